@@ -56,9 +56,9 @@ def njit(*args: Any, **options: Any) -> Any:
     return wrap
 
 
-def _subroutine_flags(options: dict[str, Any]) -> compiler.Flags:
+def _subroutine_flags(options: dict[str, Any], outline: bool) -> compiler.Flags:
     flags = compiler.Flags()
-    cpu_target.options.parse_as_flags(flags, {"nopython": True, "_nrt": False, "forceinline": True, **options})
+    cpu_target.options.parse_as_flags(flags, {"nopython": True, "_nrt": False, "forceinline": not outline, **options})
     flags.no_compile = True  # no machine code of its own: the caller's library links the optimised IR
     flags.no_cpython_wrapper = True
     flags.no_cfunc_wrapper = True
@@ -72,12 +72,13 @@ class Helper:
     function."""
 
     def __init__(self, fn: Callable[..., Any], options: dict[str, Any], twin: Dispatcher | None = None,
-                 pure: bool = False) -> None:
+                 pure: bool = False, outline: bool = False) -> None:
         functools.update_wrapper(self, fn)
         self.py_func = fn
         self.pure = pure
+        self.outline = outline
         self._options = options
-        self._flags = _subroutine_flags(options)
+        self._flags = _subroutine_flags(options, outline)
         self._pysig = utils.pysignature(fn)
         self._compiled: dict[tuple, Any] = {}  # plain argument types -> compile result
         self._twin = twin
@@ -108,6 +109,8 @@ class Helper:
                 library = ctx.codegen().create_library(self.py_func.__qualname__)
                 cres = compiler.compile_extra(cpu_target.typing_context, ctx, self.py_func, folded, None,
                                               self._flags.copy(), {}, library=library)
+                if self.outline:  # called, never inlined: one copy per caller's module, optimised once there
+                    library.get_function(cres.fndesc.mangled_name).add_function_attribute("noinline")
                 # lowered as a call of a compiled function, as for a dispatcher; the caller's library links this one
                 ctx.insert_user_function((self, folded), cres.fndesc, [cres.library])
             self._compiled[folded] = cres
@@ -121,10 +124,16 @@ class Helper:
         return self._twin(*args, **kws)
 
 
-def helper(fn: Callable[..., Any] | None = None, *, pure: bool = False, **options: Any) -> Any:
+def helper(fn: Callable[..., Any] | None = None, *, pure: bool = False, outline: bool = False,
+           **options: Any) -> Any:
     """Compile `fn`, a small function kernels call, as a subroutine of each kernel that calls it, inlined there by
-    LLVM (``alwaysinline``), without reference counting; ``@helper`` or ``helper(pure=..., **numba options)(fn)``.
-    Returns a `Helper`.
+    LLVM (``alwaysinline``), without reference counting; ``@helper`` or
+    ``helper(pure=..., outline=..., **numba options)(fn)``. Returns a `Helper`.
+
+    An `outline` helper is the opposite: a rare path (a venue's OCO and bracket consequences) that LLVM must not
+    inline (``noinline``). Each kernel's module holds one copy, called from every site and optimised once, so a
+    large rare path costs a caller's compile its own size, not its size at every call site. A call passes each
+    array as its several machine words: keep it off the hot path.
 
     Called from Python, a helper runs a twin kernel compiled for the call (one more specialisation to compile and
     cache), unless it is `pure`: then it runs its Python function, which must answer as the compiled code does on
@@ -138,8 +147,8 @@ def helper(fn: Callable[..., Any] | None = None, *, pure: bool = False, **option
     the library of each kernel compiled with it: it has no cache entry of its own, its callers' entries hold it, and
     it is recompiled with them (a caller's cache key covers the modules it imports, the helper's among them)."""
     if fn is None:
-        return lambda f: Helper(f, options, pure=pure)
-    return Helper(fn, options, pure=pure)
+        return lambda f: Helper(f, options, pure=pure, outline=outline)
+    return Helper(fn, options, pure=pure, outline=outline)
 
 
 def inline_copy(kernel: Any) -> Any:

@@ -7,16 +7,19 @@ from __future__ import annotations
 from hft.core.dtypes import BUY
 from hft.core.jit import helper
 from hft.core.orders import (
+    CHILD_TYPES,
     ICEBERG_TYPES,
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_OCO,
+    OPT_PARENT,
     OPT_TRAIL,
     OPT_TRIGGER,
     ORDER_STOP_LIMIT,
     STOP_TYPES,
 )
 
-__all__ = ["bad_trail", "is_stop", "may_show", "put_record_options", "record_options"]
+__all__ = ["bad_trail", "is_stop", "may_follow", "may_show", "put_record_options", "record_options"]
 
 
 @helper(pure=True)
@@ -43,11 +46,19 @@ def bad_trail(otype: int, side: int, price: int, trigger: int, trail: int) -> bo
         price < trigger if side == BUY else price > trigger)))
 
 
+@helper(pure=True)
+def may_follow(otype: int) -> bool:
+    """Whether an order of type `otype` may be a bracket child, held until its parent has no leaves
+    (`hft.core.orders.CHILD_TYPES`: limit, stop, stop-limit; docs/sim.md, "OCO and bracket orders held by the
+    venue")."""
+    return otype in CHILD_TYPES
+
+
 @helper
 def record_options(r):
     """A new order's optional fields (`hft.core.orders.ORDER_OPTIONS`) read from an intent, decision or command
     row, as the one tuple the gateway's core and the engines pass (`order_options`' order)."""
-    return (r.trigger, r.expire, r.display, r.trail)
+    return (r.trigger, r.expire, r.display, r.trail, r.oco, r.parent)
 
 
 @helper
@@ -57,3 +68,5 @@ def put_record_options(r, opt) -> None:
     r.expire = opt[OPT_EXPIRE]
     r.display = opt[OPT_DISPLAY]
     r.trail = opt[OPT_TRAIL]
+    r.oco = opt[OPT_OCO]
+    r.parent = opt[OPT_PARENT]

@@ -58,6 +58,8 @@ ORDER_TYPE_NAMES: dict[int, str] = {ORDER_LIMIT: "limit", ORDER_MARKET: "market"
 ORDER_TYPE_MAX = max(ORDER_TYPE_NAMES)  # the largest order-type code (kernels bound a code by it)
 STOP_TYPES: tuple[int, ...] = (ORDER_STOP, ORDER_STOP_LIMIT)  # the types that carry a trigger price
 ICEBERG_TYPES: tuple[int, ...] = (ORDER_LIMIT, ORDER_POST_ONLY)  # the types that may show a display (an iceberg)
+# the types a bracket child may be (an order with a `parent`: a take-profit limit, a stop, a stop-limit)
+CHILD_TYPES: tuple[int, ...] = (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT)
 
 # --- time in force -----------------------------------------------------------------------------------------
 TIF_GTC = 1
@@ -171,6 +173,9 @@ R_BAD_DISPLAY = 27  # an iceberg's display: not 0 < display < qty, on an order t
 # or on a cancel / replace (a replace keeps the order's display)
 R_BAD_TRAIL = 28  # a trailing stop's distance: not > 0, not a whole number of ticks, on an order type other than
 # stop / stop-limit, or on a cancel / replace
+R_BAD_LINK = 29  # an OCO / bracket link (`oco`, `parent`): < 0, the order's own id, not a working order of the same
+# account, strategy and instrument, a bracket child of a type other than limit / stop / stop-limit, or on a cancel /
+# replace
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -232,6 +237,7 @@ REASON_NAMES: dict[int, str] = {
     R_BAD_EXPIRE: "BAD_EXPIRE",
     R_BAD_DISPLAY: "BAD_DISPLAY",
     R_BAD_TRAIL: "BAD_TRAIL",
+    R_BAD_LINK: "BAD_LINK",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
@@ -301,17 +307,25 @@ _DISPLAY = Field("display", "i8", "lots", "an iceberg's displayed size, lots (0:
 # record's next version after the display (010_trailing_stop.sql)
 _TRAIL = Field("trail", "i8", "ticks", "a trailing stop's distance from the best print since entry, ticks (0: not "
                "trailing)", default=0)
+# an OCO pair's link: the gateway order id of the order this one is paired with (0: none; docs/sim.md, "OCO and
+# bracket orders held by the venue"), and a bracket child's entry: the gateway order id of its parent (0: none);
+# fields of every record that carries them, appended in each record's next version after the trail
+# (011_oco_bracket.sql)
+_OCO = Field("oco", "i8", "id", "the gateway order id of the order this one is paired with, one cancels the other "
+             "(0: none)", default=0)
+_PARENT = Field("parent", "i8", "id", "a bracket child's entry: the gateway order id of its parent (0: none)",
+                default=0)
 
 # A new order's optional fields, in the order the records append them: what a plain limit order leaves 0. They
 # travel as ONE unit, a tuple of int64 in this order (`order_options`; the gateway's core and the engines pass it
 # whole, `hft.core.order_rules` reads and writes it on a record row): a new optional field is declared here and in
 # the records, and read where its rule is, not threaded through every layer (docs/architecture.md, "Adding a
 # record field").
-ORDER_OPTIONS = (_TRIGGER, _EXPIRE, _DISPLAY, _TRAIL)
+ORDER_OPTIONS = (_TRIGGER, _EXPIRE, _DISPLAY, _TRAIL, _OCO, _PARENT)
 OPTION_NAMES = tuple(f.name for f in ORDER_OPTIONS)
 N_OPT = len(ORDER_OPTIONS)
-OPT_TRIGGER, OPT_EXPIRE, OPT_DISPLAY, OPT_TRAIL = (OPTION_NAMES.index(n)
-                                                   for n in ("trigger", "expire", "display", "trail"))
+OPT_TRIGGER, OPT_EXPIRE, OPT_DISPLAY, OPT_TRAIL, OPT_OCO, OPT_PARENT = (
+    OPTION_NAMES.index(n) for n in ("trigger", "expire", "display", "trail", "oco", "parent"))
 NO_OPTIONS = (0,) * N_OPT  # a plain order's
 
 
@@ -342,6 +356,8 @@ INTENT = Record("intent", (
     replace(_EXPIRE, since=3),
     replace(_DISPLAY, since=4),
     replace(_TRAIL, since=5),
+    replace(_OCO, since=6),
+    replace(_PARENT, since=6),
 ), "one typed order intent (the batch path's input)")
 INTENT_DTYPE = INTENT.dtype
 
@@ -364,6 +380,8 @@ DECISION = Record("decision", (
     replace(_EXPIRE, since=3),  # 008_gtd_trailing.sql
     replace(_DISPLAY, since=4),  # 009_iceberg_display.sql
     replace(_TRAIL, since=5),  # 010_trailing_stop.sql
+    replace(_OCO, since=6),  # 011_oco_bracket.sql
+    replace(_PARENT, since=6),
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
@@ -378,6 +396,8 @@ COMMAND = Record("command", (
     replace(_EXPIRE, since=3),
     replace(_DISPLAY, since=4),
     replace(_TRAIL, since=5),
+    replace(_OCO, since=6),
+    replace(_PARENT, since=6),
 ), "one command to the venue")
 COMMAND_DTYPE = COMMAND.dtype
 
@@ -418,6 +438,8 @@ ORDER_EVENT = Record("order_event", (
     replace(_EXPIRE, since=5),  # 008_gtd_trailing.sql
     replace(_DISPLAY, since=6),  # 009_iceberg_display.sql
     replace(_TRAIL, since=7),  # 010_trailing_stop.sql
+    replace(_OCO, since=8),  # 011_oco_bracket.sql
+    replace(_PARENT, since=8),
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (

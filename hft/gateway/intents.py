@@ -81,13 +81,15 @@ class OrderIntent:
     expire: Any = 0  # a GTD order's expiry time (int ns UTC); 0 on every other order
     display: Any = 0  # an iceberg's displayed size (lots); 0: not an iceberg
     trail: Any = 0  # a trailing stop's distance from the best print since entry (ticks); 0: not trailing
+    oco: Any = 0  # the gateway order id of the order this one is paired with (one cancels the other); 0: none
+    parent: Any = 0  # a bracket child's entry (its gateway order id); 0: none
 
     @classmethod
     def new(cls, key: Any, account: Any, strategy: Any, symbol: Any, side: Any, price: Any, qty: Any,
             order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0, trigger: Any = 0,
-            expire: Any = 0, display: Any = 0, trail: Any = 0) -> OrderIntent:
+            expire: Any = 0, display: Any = 0, trail: Any = 0, oco: Any = 0, parent: Any = 0) -> OrderIntent:
         return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0, trigger,
-                   expire, display, trail)
+                   expire, display, trail, oco, parent)
 
     @classmethod
     def cancel(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, ts: Any = 0) -> OrderIntent:
@@ -113,13 +115,13 @@ class OrderIntent:
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
                     qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
                     order_id: int = 0, trigger: Any = 0, expire: Any = 0, display: Any = 0,
-                    trail: Any = 0) -> tuple:
+                    trail: Any = 0, oco: Any = 0, parent: Any = 0) -> tuple:
     """Build a ``typed_intent_v1`` payload tuple: the one place its layout is written (the gateway reads it back in
     `from_typed`, the Python intake and the compiled driver): 13 fields, then the optional ones in this order up to
     the last that is not 0 — a stop's trigger (14th), a GTD order's expiry time (15th), an iceberg's display (16th), a
-    trailing stop's distance (17th) —
+    trailing stop's distance (17th), an OCO link (18th), a bracket child's parent (19th) —
     so a payload without them is the 13 fields it always was (`typed_options` reads them back)."""
-    opt = (trigger, expire, display, trail)
+    opt = (trigger, expire, display, trail, oco, parent)
     n = N_OPT
     while n and type(opt[n - 1]) is int and opt[n - 1] == 0:
         n -= 1
@@ -211,6 +213,8 @@ class OrderCommand(NamedTuple):
     expire: int = 0  # a GTD order's expiry time (int ns UTC); 0 on every other command
     display: int = 0  # an iceberg's displayed size (lots); 0 on every other command
     trail: int = 0  # a trailing stop's distance (ticks); 0 on every other command
+    oco: int = 0  # the order id this one is paired with (one cancels the other); 0 on every other command
+    parent: int = 0  # a bracket child's entry (its order id); 0 on every other command
 
     @property
     def options(self) -> tuple:
@@ -248,6 +252,8 @@ class Decision(NamedTuple):
     expire: Any = 0  # a GTD order's expiry time (int ns UTC), as the intent carried it; 0 on every other intent
     display: Any = 0  # an iceberg's displayed size (lots), as the intent carried it; 0 on every other intent
     trail: Any = 0  # a trailing stop's distance (ticks), as the intent carried it; 0 on every other intent
+    oco: Any = 0  # the order id it is paired with (one cancels the other), as the intent carried it; 0: none
+    parent: Any = 0  # a bracket child's entry (its order id), as the intent carried it; 0: none
 
     @property
     def options(self) -> tuple:

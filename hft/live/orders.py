@@ -161,7 +161,8 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
                                *LimitsUpdate.__struct_fields__, "jti", "revoked", "exp", *(f"limits.{lim.key}" for lim in LIMITS),
-                               "$body", "order_id", "Idempotency-Key"))
+                               "$body", "order_id", "Idempotency-Key", "oco",
+                               "parent"))  # (oco, parent: TCP's tail, refused)
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
 

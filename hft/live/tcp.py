@@ -22,7 +22,8 @@ Client → server:
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then an
   optional tail (`hft.live.frames.new_strings`): none; ``trigger i64`` alone (8 bytes: a stop's, as first
   defined); or the counted tail ``count u8`` then ``count`` i64 fields in the order ``trigger`` (ticks),
-  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's) — the
+  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's),
+  ``oco`` and ``parent`` (order ids, an OCO / bracket link: not taken live, 400 BAD_INPUT naming the field) — the
   fields not sent are 0, and a further optional field is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
   always was (the column-wise scan takes those; one with a tail goes through the per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
@@ -496,8 +497,12 @@ class IntakeProtocol(asyncio.Protocol):
 
     def new(self, corr: int, durable: bool, side: int, otype: int, tif: int, price: int, qty: int, coid: str,
             account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0, expire: int = 0,
-            display: int = 0, trail: int = 0) -> None:
+            display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> None:
         try:
+            for name, link in (("oco", oco), ("parent", parent)):  # no OCO / bracket links (docs/live.md)
+                if link:
+                    raise O.BadInput(name, f"expected no {name} (the live service holds no OCO or bracket orders: "
+                                           f"emulate them with hft.sim.conditional), was {link}")
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
             if otype not in ORDER_TYPE_NAMES:

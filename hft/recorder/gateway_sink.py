@@ -145,7 +145,7 @@ class GatewayAuditSink:
             "reason": int(d.reason), "kind": _int(d.kind, 8), "side": _int(d.side, 8),
             "order_type": _int(d.order_type, 8), "tif": _int(d.tif, 8), "accepted": bool(d.accepted), "duplicate": bool(d.duplicate),
             "trigger": _int(d.trigger), "expire": _int(d.expire), "display": _int(d.display),
-            "trail": _int(d.trail),
+            "trail": _int(d.trail), "oco": _int(d.oco), "parent": _int(d.parent),
             "account_name": account_name, "strategy_name": strategy_name, "symbol_name": symbol_name,
             "reason_name": REASON_NAMES.get(int(d.reason), str(d.reason)),
             "policy_state": self.gateway.mode_name if self.gateway is not None else "",

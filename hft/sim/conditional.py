@@ -38,6 +38,12 @@ Rules (prices in ticks, quantities in lots, times local ns):
   (a stop-limit when ``stop_limit`` is given), both for the lots of that fill on the opposite side, as an OCO
   pair (GTC).
 
+The L2 venue also holds OCO pairs and brackets natively (``ctx.submit(..., oco=<order id>)``, ``parent=<entry's
+order id>``; docs/sim.md, "OCO and bracket orders held by the venue"): a fill or trigger of either order of a pair
+cancels the other at the venue in the same step, and a bracket's children enter the book when their entry has no
+leaves, for the lots it filled (not per fill, as this emulation does), with no round trip. The L3 venue and the live
+service refuse them, so there this emulation is the way.
+
 What the strategy is told: every state change of an order (``working``: a child went out; ``filled``,
 ``cancelled``, ``expired``, ``rejected``) calls ``on_conditional(ctx, order)`` with the `EmulatedOrder`. A child
 refused by the gateway makes the order ``rejected`` with the gateway's reason name (``order.reason``, e.g.

@@ -17,7 +17,7 @@ Layout (numba; few arrays per call, as the gateway's measured lesson asks):
   (the kernel still returns `V_REPORTS_FULL` rather than writing out of bounds).
 
 One entry kernel, `step(book, orders, fq, cons, qm, params, out, op, now, oid, side, price, qty, otype, tif,
-aux, trail)`, does every operation (``OP_*``) and returns a status code (`V_*`); one kernel keeps numba's cold compile
+aux, trail, oco, parent)`, does every operation (``OP_*``) and returns a status code (`V_*`); one kernel keeps numba's cold compile
 short.
 
 Semantics (exactly what is implemented)
@@ -67,6 +67,23 @@ on any other order type or < 0 → ``REJECTED``): held as a stop. Each print fir
 ``max(trigger, print - trail)``, a buy's ``min(trigger, print + trail)`` (at least 1), and a stop-limit's limit
 moves by the same amount (limit − trigger is kept): `hft.sim.venue_common.trail_follow`, the L3 venue's rule too.
 The TRIGGERED report's price is the print's, as for any stop.
+
+OCO and bracket orders (a NEW with ``oco`` / ``parent``, docs/sim.md "OCO and bracket orders held by the venue"):
+``oco`` names the other order of a pair: one the venue holds (working or held) not paired yet, else ``REJECTED``;
+both link (``O_OCO``). ``parent`` names a bracket child's entry: one the venue holds that is no held child itself,
+the child a limit / stop / stop-limit (`may_follow`), else ``REJECTED``; the child is held (``O_LIVE`` 3, ACK) and
+counted on its parent (``O_KIDS``). The venue remembers the last `DONE_ROWS` orders that ended (filled, cancelled,
+expired) with their filled lots (a ring in ``params``: `_end`, `_ended`), so a link may name an order that ended
+before the NEW arrived (an entry that filled on arrival): a NEW whose pair's other has ended is ACKed and then
+``CANCELED`` (the OCO rule); a child whose entry has ended (and was no held child) is ACKed and held ready
+(``O_LIVE`` 4) for the lots the entry filled, at most its size; an order neither held nor remembered →
+``REJECTED``. `_linked` is the one place of the consequences, called after every fill of an
+order, its trigger, and its end (cancel, expiry, an IOC's expiry): the other of its pair is ``CANCELED`` (after that
+fill's report / the trigger's reports); an order with no leaves (and a cancelled other) readies its children
+(``O_LIVE`` 4) with the lots it filled, at most their size. At the end of the step `_release` takes the ready
+children in slot order: none filled → ``CANCELED`` (its pair's other with it); else ``REPLACED`` (qty = leaves = that
+size) and a stop is held from now, a limit enters as a NEW (without an ACK) keeping its pair. A held child is not
+replaced (``REPLACE_REJECTED``).
 
 CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order the venue does not hold (never
 arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
@@ -141,7 +158,7 @@ from hft.core.errors import SimError
 from hft.core.jit import helper, njit
 
 # re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
-from hft.core.order_rules import bad_trail, is_stop, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_follow, may_show
 from hft.core.orders import LIQ_MAKER as LIQ_MAKER
 from hft.core.orders import LIQ_NONE as LIQ_NONE
 from hft.core.orders import LIQ_TAKER as LIQ_TAKER
@@ -223,9 +240,14 @@ O_TRIGGER = 11  # a held stop's trigger price
 O_DISPLAY = 12  # an iceberg's display (0: not an iceberg, the whole order shows)
 O_SHOWN = 13  # an iceberg's shown part at its current queue position (lots; O_QFILL of them filled so far)
 O_TRAIL = 14  # a held trailing stop's distance from the prints (ticks; 0: not trailing)
-N_OCOL = 15
+O_OCO = 15  # the order id of the other order of its OCO pair (0: none)
+O_PARENT = 16  # a held bracket child's entry: its parent's order id (0: none, or released)
+O_KIDS = 17  # a bracket entry's children held for it (0: none)
+N_OCOL = 18
 LIVE_WORKING = 1
 LIVE_HELD = 2
+LIVE_PENDING = 3  # a bracket child held, out of the book, until its parent has no leaves
+LIVE_READY = 4  # a bracket child whose parent has no leaves: `_release` enters it (or cancels it) at the step's end
 
 F_FRONT = 0
 F_CUM = 1
@@ -237,8 +259,13 @@ P_MAKER_BPS_H = 2
 P_TAKER_BPS_H = 3
 P_PER_LOT = 4
 # 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
-P_NHELD = 7  # held stops (O_LIVE 2) in the order table
-N_PARAMS = 8
+P_NHELD = 7  # held orders (O_LIVE 2: stops, 3 and 4: bracket children) in the order table
+P_NREADY = 8  # bracket children ready to enter (O_LIVE 4)
+P_DONE = 9  # the ring of ended orders: the row the next end is written to
+DONE_ROWS = 16  # ended orders the venue remembers (a power of 2), for the links that name one after its end
+P_DONE_ID = 10  # DONE_ROWS ended orders' ids (0: none yet)
+P_DONE_EXEC = P_DONE_ID + DONE_ROWS  # their filled lots (-1: a bracket child that ended held)
+N_PARAMS = P_DONE_EXEC + DONE_ROWS
 
 # ======================================================================= kernels
 # No reference counting (`_nrt=False`): the kernels allocate nothing and their arrays are owned by the caller; with
@@ -250,9 +277,10 @@ _kernel = njit(cache=True, _nrt=False)
 def out_rows(orders, params, levels) -> int:
     """The report rows one `step` may write, `levels` the book's levels plus one: an ACK, a fill per order of ours
     resting, one walk of the book (the new order's; the orders held stops become share it: each takes what is
-    available, so each leaves at most one level part-taken), and per held stop its TRIGGERED, that part-taken
-    level and its expiry; slack. `L2Venue` and the numba engine size ``out`` to it before each call."""
-    return 8 + orders.shape[0] + levels + 3 * params[P_NHELD]
+    available, so each leaves at most one level part-taken), and per held order (a stop, a bracket child) its
+    TRIGGERED / REPLACED, that part-taken level and its expiry; per order one CANCELED (an OCO pair's other); slack.
+    `L2Venue` and the numba engine size ``out`` to it before each call."""
+    return 8 + 2 * orders.shape[0] + levels + 3 * params[P_NHELD]
 
 
 @_kernel
@@ -319,9 +347,12 @@ def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
     orders[j, O_EXEC] += qty
     kind = REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL
     if leaves == 0:
-        orders[j, O_LIVE] = 0
-    return emit_fill(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, frac,
-                     LIQ_MAKER if liq == LIQ_MAKER else LIQ_TAKER)
+        _end(orders, params, j)
+    ok = emit_fill(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, frac,
+                   LIQ_MAKER if liq == LIQ_MAKER else LIQ_TAKER)
+    if orders[j, O_OCO] != 0 or (leaves == 0 and orders[j, O_KIDS] != 0):
+        ok &= _linked(orders, params, out, now, j)
+    return ok
 
 
 @_kernel
@@ -332,6 +363,77 @@ def _find(orders, oid) -> int:
             return j
     return -1
 
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _free(orders, params, j) -> None:
+    """The order in slot `j` leaves the table (the held and ready counts kept)."""
+    live = orders[j, O_LIVE]
+    if live >= LIVE_HELD:
+        params[P_NHELD] -= 1
+        if live == LIVE_READY:
+            params[P_NREADY] -= 1
+    orders[j, O_LIVE] = 0
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _end(orders, params, j) -> None:
+    """The order in slot `j` ends (filled, cancelled, expired): it leaves the table (`_free`), and the ring of
+    ended orders remembers its id and filled lots (-1 for a bracket child that ended held), overwriting the oldest."""
+    r = params[P_DONE]
+    params[P_DONE] = (r + 1) & (DONE_ROWS - 1)
+    params[P_DONE_ID + r] = orders[j, O_ID]
+    params[P_DONE_EXEC + r] = -1 if orders[j, O_PARENT] != 0 else orders[j, O_EXEC]
+    _free(orders, params, j)
+
+
+@helper  # inlined into `_link_size`, its only caller
+def _ended(params, oid) -> int:
+    """The filled lots of `oid` if it is one of the last `DONE_ROWS` orders that ended (-1: a bracket child that
+    ended held), -2 when it is none of them; the latest end of an id counts."""
+    r = params[P_DONE]
+    for i in range(DONE_ROWS):
+        k = (r - 1 - i) & (DONE_ROWS - 1)
+        if params[P_DONE_ID + k] == oid:
+            return params[P_DONE_EXEC + k]
+    return -2
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _kids_ready(orders, params, j) -> None:
+    """The bracket entry in slot `j` has no leaves: each child held for it is ready to enter (`_release`) for the
+    lots the entry filled, at most its own size (0: it will be cancelled)."""
+    pid = orders[j, O_ID]
+    got = orders[j, O_EXEC]
+    orders[j, O_KIDS] = 0
+    for s in range(orders.shape[0]):
+        if orders[s, O_LIVE] == LIVE_PENDING and orders[s, O_PARENT] == pid:
+            orders[s, O_LIVE] = LIVE_READY
+            params[P_NREADY] += 1
+            q = min(orders[s, O_QTY], got)
+            orders[s, O_QTY] = q
+            orders[s, O_LEAVES] = q
+
+
+@helper(outline=True)  # a rare path, called (not inlined) from every path that fills or ends an order
+def _linked(orders, params, out, now, j) -> bool:
+    """What a fill, a trigger or the end of the order in slot `j` sets off, the one place of the OCO and bracket
+    rules (module docstring): the other order of its OCO pair is CANCELED (the pair unlinked), and an order with
+    no leaves left (``O_LIVE`` 0 already) readies its bracket children, as does the cancelled other."""
+    ok = True
+    k_id = orders[j, O_OCO]
+    if k_id != 0:
+        orders[j, O_OCO] = 0
+        k = _find(orders, k_id)
+        if k >= 0:
+            orders[k, O_OCO] = 0
+            _end(orders, params, k)
+            orders[k, O_LEAVES] = 0
+            ok = emit(out, params, now, k_id, REPORT_CANCELED, orders[k, O_PRICE], 0, 0, 0, LIQ_NONE)
+            if orders[k, O_KIDS] != 0:
+                _kids_ready(orders, params, k)
+    if orders[j, O_LIVE] == 0 and orders[j, O_KIDS] != 0:
+        _kids_ready(orders, params, j)
+    return ok
 
 
 @_kernel
@@ -368,6 +470,9 @@ def _put_order(orders, j, oid, side, price, qty, otype, tif, now, live) -> None:
     orders[j, O_DISPLAY] = 0
     orders[j, O_SHOWN] = 0
     orders[j, O_TRAIL] = 0
+    orders[j, O_OCO] = 0
+    orders[j, O_PARENT] = 0
+    orders[j, O_KIDS] = 0
 
 
 @helper  # inlined into its callers (no kernel, no cache entry of its own)
@@ -403,28 +508,92 @@ def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
     return _maker(book, orders, fq, params, out, now, j, px, take)
 
 
+LINK_BAD = -2  # `_link_size`: the NEW is REJECTED
+LINK_HELD = -1  # `_link_size`: what it names is held here (or nothing): it links as sent
+
+
+@helper(outline=True)  # a rare path: called (not inlined) from `_new` for a NEW that names a link
+def _link_size(orders, params, otype, qty, oco, parent) -> int:
+    """May a NEW of type `otype` and `qty` lots name `oco` as the other order of its OCO pair and `parent` as its
+    bracket entry (0: none)? The other: an order the venue holds (working or held) not paired already, or one of
+    the orders it remembers ended (`_ended`); the parent: one it holds that is no held bracket child, or one it
+    remembers ended that was none, and the order a type a child may be (`may_follow`). `LINK_BAD`, `LINK_HELD`,
+    or the lots the order enters for at once, held ready (`_release`): 0 when its pair's other has ended (the
+    OCO rule cancels it), else what its ended parent filled, at most `qty`."""
+    size = LINK_HELD
+    if parent != 0:
+        if not may_follow(otype):
+            return LINK_BAD
+        p = _find(orders, parent)
+        if p >= 0:
+            if orders[p, O_PARENT] != 0:
+                return LINK_BAD
+        else:
+            got = _ended(params, parent)
+            if got < 0:  # not remembered (-2), or a bracket child (-1)
+                return LINK_BAD
+            size = min(got, qty)
+    if oco != 0:
+        k = _find(orders, oco)
+        if k >= 0:
+            if orders[k, O_OCO] != 0:
+                return LINK_BAD
+        elif _ended(params, oco) == -2:
+            return LINK_BAD
+        else:
+            size = 0
+    return size
+
+
+@helper  # inlined into `_new`
+def _keep_links(orders, j, oid, first, oco, kids) -> None:
+    """The new order in slot `j` takes its links: a NEW naming `oco` pairs both ways; a re-entered order (a
+    trigger, a bracket child's entry) keeps its pair and its children."""
+    orders[j, O_OCO] = oco
+    orders[j, O_KIDS] = kids
+    if oco != 0 and first == REPORT_ACK:
+        orders[_find(orders, oco), O_OCO] = oid
+
+
 @_kernel
 def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px,
-         display, trail) -> int:
-    """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
-    `first_px`. A stop type (`first_px`: its trigger) is held, trailing its trigger by `trail` > 0 ticks; `display`
-    > 0: an iceberg (module docstring)."""
+         display, trail, oco, parent, kids) -> int:
+    """A NEW order; its first report is `first` (ACK; TRIGGERED for a stop entered by its trigger, REPLACED for a
+    bracket child entered by its parent's end) at `first_px`. A stop type (`first_px`: its trigger) is held,
+    trailing its trigger by `trail` > 0 ticks; `display` > 0: an iceberg; `oco`: the other order of its OCO pair,
+    `parent`: its bracket entry (0: none), both checked on an ACK'd NEW (else the links it keeps); `kids`: the
+    bracket children a re-entered order keeps (module docstring)."""
     j = -1
     for s in range(orders.shape[0]):
         if orders[s, O_LIVE] == 0:
             j = s
             break
     stop = is_stop(otype)
+    ready = LINK_HELD  # a NEW whose link names an ended order: the lots it enters for at the step's end
+    if first == REPORT_ACK and (oco | parent) != 0:
+        ready = _link_size(orders, params, otype, qty, oco, parent)
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
             or (display != 0 and (display < 0 or display >= qty or not may_show(otype)))
-            or bad_trail(otype, side, price, first_px, trail)):
+            or bad_trail(otype, side, price, first_px, trail) or ready == LINK_BAD):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
-    if stop:  # held: not in the book, no queue place
-        _put_order(orders, j, oid, side, price, qty, otype, tif, now, LIVE_HELD)
-        orders[j, O_TRIGGER] = first_px
+    if stop or (first == REPORT_ACK and (parent != 0 or ready >= 0)):  # held: not in the book, no queue place
+        live = LIVE_HELD if parent == 0 and ready < 0 else (LIVE_PENDING if ready < 0 else LIVE_READY)
+        _put_order(orders, j, oid, side, price, qty, otype, tif, now, live)
+        orders[j, O_TRIGGER] = first_px if stop else 0
         orders[j, O_TRAIL] = trail
+        # (a pair's other that has ended is no pair: the order is cancelled at the step's end)
+        _keep_links(orders, j, oid, first, oco if ready < 0 or (oco != 0 and _find(orders, oco) >= 0) else 0, kids)
+        if parent != 0:  # a bracket child: its display kept for its entry
+            orders[j, O_DISPLAY] = display
+            orders[j, O_PARENT] = parent
+            if ready < 0:
+                orders[_find(orders, parent), O_KIDS] += 1
+        if ready >= 0:  # its parent or its pair's other has ended: it enters for `ready` lots at the step's end
+            orders[j, O_QTY] = ready
+            orders[j, O_LEAVES] = ready
+            params[P_NREADY] += 1
         params[P_NHELD] += 1
         ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
@@ -437,8 +606,9 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             return V_REPORTS_FULL
         return V_OK
     _put_order(orders, j, oid, side, price, qty, otype, tif, now, LIVE_WORKING)
+    _keep_links(orders, j, oid, first, oco, kids)
     ack = params[P_NREP]
-    ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, first, first_px, qty if first == REPORT_REPLACED else 0, qty, 0, LIQ_NONE)
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
     expire = ioc_like
     if marketable:
@@ -478,8 +648,9 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
                     i = _next_level(book, opp, i)
     if orders[j, O_LIVE] == LIVE_WORKING:
         if expire:
-            orders[j, O_LIVE] = 0
+            _end(orders, params, j)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+            ok &= _linked(orders, params, out, now, j)
         else:
             ahead = _level_qty(book, side, price)
             fq[j, F_FRONT] = float(ahead)
@@ -495,7 +666,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
 @_kernel
 def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
     j = _find(orders, oid)
-    if j < 0 or orders[j, O_LIVE] == LIVE_HELD or qty <= 0 or qty > QTY_MAX - orders[j, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
+    if j < 0 or orders[j, O_LIVE] != LIVE_WORKING or qty <= 0 or qty > QTY_MAX - orders[j, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[j, O_SIDE]
@@ -563,39 +734,104 @@ def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
                     orders[j, O_SIDE], orders[j, O_TYPE], orders[j, O_TRIGGER], orders[j, O_PRICE], orders[j, O_TRAIL],
                     print_px)
             continue
-        orders[j, O_LIVE] = 0  # the slot is free: the order enters as a new one (it may take this slot again)
-        params[P_NHELD] -= 1
+        _free(orders, params, j)  # the slot is free: the order enters as a new one (it may take this slot again)
         stop = orders[j, O_TYPE] == ORDER_STOP
-        status = _new(book, orders, fq, cons, params, out, now, orders[j, O_ID], orders[j, O_SIDE],
+        oid = orders[j, O_ID]
+        oco = orders[j, O_OCO]
+        status = _new(book, orders, fq, cons, params, out, now, oid, orders[j, O_SIDE],
                       0 if stop else orders[j, O_PRICE], orders[j, O_LEAVES], ORDER_MARKET if stop else ORDER_LIMIT,
-                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px, 0, 0)
+                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px, 0, 0, oco,
+                      0, orders[j, O_KIDS])
         if status != V_OK:
             return status
+        if oco != 0:  # the trigger cancels the other of its pair, after the order's reports at entry (unless a
+            s = _find(orders, oid)  # fill or its end did)
+            if s >= 0 and orders[s, O_OCO] != 0 and not _linked(orders, params, out, now, s):
+                return V_REPORTS_FULL
     return V_OK
+
+
+@helper(outline=True)  # a rare path: called (not inlined) from `step` when bracket children are ready
+def _release(book, orders, fq, cons, params, out, now) -> int:
+    """The bracket children made ready in this step (their parent has no leaves), in slot order: one its parent
+    filled nothing for is CANCELED (the other of its pair with it); else it enters for its lots (``O_LEAVES``,
+    reported REPLACED with that size): a stop becomes a held stop, a limit a NEW (it takes what it can, then rests
+    at the back of its level's queue), each keeping its OCO pair. Passes until none is ready (an entry's fill may
+    cancel a pair's other that readies children of its own)."""
+    while params[P_NREADY] != 0:
+        found = False
+        for s in range(orders.shape[0]):
+            if params[P_NREADY] == 0:
+                break
+            if orders[s, O_LIVE] != LIVE_READY:
+                continue
+            found = True
+            status = _release_one(book, orders, fq, cons, params, out, now, s)
+            if status != V_OK:
+                return status
+        if not found:  # (never: the count is kept with the rows)
+            params[P_NREADY] = 0
+    return V_OK
+
+
+@helper  # inlined into `_release`
+def _release_one(book, orders, fq, cons, params, out, now, s) -> int:
+    """The ready bracket child in slot `s` (`_release`)."""
+    oid = orders[s, O_ID]
+    q = orders[s, O_LEAVES]
+    px = orders[s, O_PRICE]
+    if q == 0:
+        _end(orders, params, s)
+        ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
+        if not (_linked(orders, params, out, now, s) and ok):
+            return V_REPORTS_FULL
+        return V_OK
+    orders[s, O_PARENT] = 0
+    otype = orders[s, O_TYPE]
+    if is_stop(otype):  # held from now, as if newly sent
+        orders[s, O_LIVE] = LIVE_HELD
+        params[P_NREADY] -= 1
+        orders[s, O_ARRIVAL] = now
+        ok = emit(out, params, now, oid, REPORT_REPLACED, px, q, q, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    display = orders[s, O_DISPLAY]
+    _free(orders, params, s)
+    return _new(book, orders, fq, cons, params, out, now, oid, orders[s, O_SIDE], px, q, otype,
+                orders[s, O_TIF], REPORT_REPLACED, px, display if display < q else 0, 0, orders[s, O_OCO],
+                0, 0)
 
 
 @_kernel
 def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm: QueueModel, params: np.ndarray,
          out: np.ndarray, op: int, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-         aux: int, trail: int) -> int:
+         aux: int, trail: int, oco: int, parent: int) -> int:
     """Apply one venue operation (``OP_*``; see the module docstring) at exchange time `now`; reports are
-    appended to ``out[params[P_NREP]:]``; `trail`: a NEW trailing stop's distance (else 0). Returns a `V_*`
-    status."""
+    appended to ``out[params[P_NREP]:]``; `trail`: a NEW trailing stop's distance, `oco` / `parent`: a NEW's OCO
+    pair / bracket entry (else 0). Returns a `V_*` status."""
+    status = _op(book, orders, fq, cons, qm, params, out, op, now, oid, side, price, qty, otype, tif, aux, trail,
+                 oco, parent)
+    if status == V_OK and params[P_NREADY] != 0:  # bracket children whose parent ended in this step
+        status = _release(book, orders, fq, cons, params, out, now)
+    return status
+
+
+@helper  # inlined into `step`, its only caller
+def _op(book, orders, fq, cons, qm, params, out, op, now, oid, side, price, qty, otype, tif, aux, trail, oco,
+        parent) -> int:
     if op == OP_NEW:
         stop = is_stop(otype)
         return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif,
-                    REPORT_ACK, aux if stop else price, 0 if stop else aux, trail)
+                    REPORT_ACK, aux if stop else price, 0 if stop else aux, trail, oco, parent, 0)
     if op == OP_CANCEL or op == OP_EXPIRE:
         j = _find(orders, oid)
         if j < 0:  # an expiry of an order already gone says nothing
             ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
-            if orders[j, O_LIVE] == LIVE_HELD:
-                params[P_NHELD] -= 1
-            orders[j, O_LIVE] = 0
+            _end(orders, params, j)
             orders[j, O_LEAVES] = 0
             ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED,
                       orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
+            ok &= _linked(orders, params, out, now, j)  # its pair's other cancelled, its children ready
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(book, orders, fq, cons, params, out, now, oid, price, qty)
@@ -679,21 +915,24 @@ class L2Venue:
             self.cons = grown
 
     def _run(self, op: int, now: int, oid: int = 0, side: int = 0, price: int = 0, qty: int = 0, otype: int = 0,
-             tif: int = 0, aux: int = 0, trail: int = 0) -> np.ndarray:
+             tif: int = 0, aux: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> np.ndarray:
         self._ensure()
         self.params[P_NREP] = 0
         status = int(self._step_site(self.book, self.orders, self.fq, self.cons, self.qm, self.params, self.out, op,
-                                     now, oid, side, price, qty, otype, tif, aux, trail))
+                                     now, oid, side, price, qty, otype, tif, aux, trail, oco, parent))
         if status != V_OK:
             raise SimError(f"venue: expected status ok, was {V_STATUS_NAMES.get(status, status)}")
         return self.out[: int(self.params[P_NREP])].copy()
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0, trail: int = 0) -> np.ndarray:
+            trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> np.ndarray:
         """A new order (a stop / stop-limit: held until a print reaches `trigger`, which follows the prints at
-        `trail` > 0 ticks; a limit / post-only with `display` > 0: an iceberg showing that many lots at a time)."""
-        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux(otype, trigger, display), trail)
+        `trail` > 0 ticks; a limit / post-only with `display` > 0: an iceberg showing that many lots at a time;
+        `oco`: the order it is paired with, one cancelling the other; `parent`: a bracket child's entry, held until
+        the entry has no leaves)."""
+        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux(otype, trigger, display), trail,
+                         oco, parent)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._run(OP_CANCEL, now, oid)

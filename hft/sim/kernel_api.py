@@ -24,9 +24,12 @@ that changes the local book (the book callback), on both engines and in the numb
   displayed lots (a limit / post-only order with ``0 < display < qty``: docs/sim.md, "Iceberg orders held by the
   venue"), as ``ctx.submit(..., display=...)``; ``IN_TRAIL``, a trailing stop's distance (ticks, > 0, on a row
   with ``IN_TRIGGER``: the venue moves the trigger toward the prints, docs/sim.md "Trailing stops"), as
-  ``ctx.submit(..., trail=...)``. A kernel that never writes these columns keeps them 0 (a plain
+  ``ctx.submit(..., trail=...)``; ``IN_OCO``, the order id of one of its working orders this one is paired with
+  (one cancels the other: docs/sim.md, "OCO and bracket orders held by the venue"; a kernel names orders it sees
+  in ``sord[:, SO_ID]``), as ``ctx.submit(..., oco=...)``; ``IN_PARENT``, a bracket child's entry (its order id), as
+  ``ctx.submit(..., parent=...)``. A kernel that never writes these columns keeps them 0 (a plain
   limit order); one that writes them for some rows writes them for every row (the array is reused between calls;
-  ``put_intent`` writes every column). A row with a trigger, an expiry, a display or a trail goes through the gateway from
+  ``put_intent`` writes every column). A row with a trigger, an expiry, a display, a trail or a link goes through the gateway from
   Python (the in-kernel order path hands it over): the same decision, a slower path. The leg column is the built-in kernels'; leave it 0. The
   kernel returns how many rows it wrote. They go through the gateway in order, exactly as ``ctx.submit`` /
   ``ctx.cancel`` from a Python ``on_book`` would.
@@ -86,8 +89,10 @@ from hft.sim.engine_nb.state import (
     IN_DISPLAY,
     IN_EXPIRE,
     IN_KIND,
+    IN_OCO,
     IN_ORDER_ID,
     IN_ORDER_TYPE,
+    IN_PARENT,
     IN_PRICE,
     IN_QTY,
     IN_SIDE,
@@ -125,8 +130,8 @@ MAX_PARAMS = S_FAST - S_PARAMS
 __all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "AC_REAL",
            "BUY", "DP_ASK",
            "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_COLS", "IN_DISPLAY", "IN_EXPIRE",
-           "IN_KIND", "IN_ORDER_ID",
-           "IN_ORDER_TYPE", "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "IN_TIF", "IN_TRAIL", "IN_TRIGGER", "LTOP_ASK", "LTOP_ASK_QTY",
+           "IN_KIND", "IN_OCO", "IN_ORDER_ID",
+           "IN_ORDER_TYPE", "IN_PARENT", "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "IN_TIF", "IN_TRAIL", "IN_TRIGGER", "LTOP_ASK", "LTOP_ASK_QTY",
            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",
            "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY",
            "SO_QUEUE", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS", "S_POS", "TR_COLS", "TR_PRICE",

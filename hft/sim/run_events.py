@@ -81,7 +81,7 @@ def dispatch_item(eng: RunEngine, t: int, item: tuple) -> None:
         venue = eng.legs[eng._leg_of.get(cmd.order_id, 0)].venue
         if cmd.action == INTENT_NEW:
             reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif, cmd.trigger,
-                             cmd.display, cmd.trail)
+                             cmd.display, cmd.trail, cmd.oco, cmd.parent)
         elif cmd.action == INTENT_CANCEL:
             reps = venue.cancel(t, cmd.order_id)
         elif cmd.action == INTENT_REPLACE:

@@ -40,6 +40,10 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
       - {t: 40ms, op: submit, id: vl, side: sell, type: stop_limit, held_by: venue, stop: 99.5, price: 99.4, qty: 1.0}
       # a trailing stop held by the venue: its trigger at entry `stop`, trailing the prints by `offset`
       - {t: 40ms, op: submit, id: vt, side: sell, type: trailing_stop, held_by: venue, stop: 99.5, offset: 0.3, qty: 1.0}
+      # OCO and bracket orders held by the venue (docs/sim.md "OCO and bracket orders held by the venue"): a plain or
+      # venue-held order naming an earlier one; `oco`: its pair's other, `parent`: a bracket child's entry
+      - {t: 40ms, op: submit, id: vo, side: sell, type: stop, held_by: venue, stop: 99.5, qty: 1.0, oco: 1}
+      - {t: 40ms, op: submit, id: tp, side: sell, price: 100.5, qty: 1.0, parent: 1}
     trigger: trade                                      # | mid: the stops' trigger price (default trade; a stop
                                                         # type or a bracket may name its own: trigger: mid)
     limits: {max_order_qty: 3000}                       # optional: the gateway's limits.defaults (lots, money units)
@@ -56,7 +60,10 @@ the venue holds until a print reaches its trigger (``stop``); a stop-limit takes
 ``tif`` (default gtc), the venue showing and refilling it (docs/sim.md, "Iceberg orders held by the venue"). A
 ``trailing_stop`` with ``held_by: venue`` is a stop (with a ``price``: a stop-limit, its limit) the venue holds,
 its trigger ``stop`` at entry, moved toward the prints at ``offset`` from them (docs/sim.md, "Trailing stops"), a
-``tif`` (default gtc).
+``tif`` (default gtc). Any of these, or a plain order, may name an order submitted earlier with ``oco`` (the L2
+venue pairs them: a fill or trigger of either cancels the other) or ``parent`` (a bracket child the venue holds until
+that entry has no leaves, then enters for the lots it filled: docs/sim.md, "OCO and bracket orders held by the
+venue"); an emulated order takes neither.
 
 ``type``: limit | market | post_only (default limit), or an emulated type: stop | stop_limit | trailing_stop |
 iceberg | bracket; ``tif``: gtc | ioc | fok | day (default gtc; market orders default to ioc; none for emulated
@@ -104,7 +111,7 @@ or the coin of an inverse contract; ``settlement`` says which).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -227,6 +234,8 @@ class Action:
     trigger_px: int = 0  # a stop held by the venue (``held_by: venue``): its trigger price, ticks
     expire_ns: int = 0  # a GTD order the venue expires (``held_by: venue``): its exchange expiry time, ns
     trail: int = 0  # a trailing stop held by the venue (``held_by: venue``): its distance from the prints, ticks
+    oco: Any = None  # the scenario id of the order the venue pairs this one with (one cancels the other)
+    parent: Any = None  # a bracket child's entry (its scenario id): the venue holds the child until it has no leaves
 
 
 @dataclass(frozen=True)
@@ -433,6 +442,11 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
             qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
             gtd = s.has("expire") or s.has("expire_at")
             held_by = s.str("held_by", "emulator", choices=("emulator", "venue"))
+            links = {k: _link(s, k, submitted, file, i) for k in ("oco", "parent") if s.has(k)}
+            if links and (held_by != "venue" and (name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)))):
+                k = next(iter(links))
+                s.fail(s.key(k), f"no {k} for an emulated order (the venue links orders it holds: held_by: venue "
+                       "or a plain order)", s.raw(k))
             if held_by == "venue" and name == "iceberg":
                 act = _native_iceberg(s, t, oid, side, qty, tick, lot)
             elif held_by == "venue" and name == "trailing_stop":
@@ -456,6 +470,8 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
                 else:
                     price = _to_units(s, "price", s.raw("price"), tick, "price")
                 act = Action(t, op, oid, side, price, qty, otype, tif)
+            if links:
+                act = replace(act, **links)
         elif op == "cancel":
             _submitted_before(oid, submitted, file, i)
             act = Action(t, op, oid, kind=emulated.get(oid, ""))  # an emulated order: the emulator cancels it
@@ -540,6 +556,14 @@ def _native_trailing(s: Section, t: int, oid: Any, side: int, qty: int, tick: De
         return Action(t, "submit", oid, side, price, qty, ORDER_STOP_LIMIT, tif, trigger_px=stop, trail=trail)
     tif = _TIFS[s.str("tif", "gtc", choices=("gtc", "day"))]
     return Action(t, "submit", oid, side, 0, qty, ORDER_STOP, tif, trigger_px=stop, trail=trail)
+
+
+def _link(s: Section, k: str, submitted: set[Any], file: str, i: int) -> Any:
+    """A submit's ``oco`` / ``parent``: the scenario id of an order submitted earlier."""
+    v = s.raw(k)
+    if isinstance(v, bool) or not isinstance(v, int | str) or v not in submitted:
+        s.fail(s.key(k), "the id of an order submitted earlier", v)
+    return v
 
 
 def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
@@ -673,7 +697,7 @@ class ScriptedStrategy(Strategy):
             return
         if act.op == "submit":
             d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px, act.expire_ns,
-                           act.display, act.trail)
+                           act.display, act.trail, self._link(act.oco), self._link(act.parent))
             if d.accepted:
                 self.gw_id[act.id] = int(d.order_id)
                 self.sc_id[int(d.order_id)] = act.id
@@ -685,6 +709,11 @@ class ScriptedStrategy(Strategy):
             d = ctx.cancel(target) if act.op == "cancel" else ctx.replace(target, act.price, act.qty)
         if not d.accepted:
             self._row(ctx.now, act.id, "REJECTED", source="gateway", reason=d.reason_name, op=act.op)
+
+    def _link(self, sc_id: Any) -> int:
+        """The gateway order id of the order an action names with ``oco`` / ``parent`` (None: 0, no link; one the
+        gateway refused: -1, which it refuses as BAD_LINK)."""
+        return 0 if sc_id is None else self.gw_id.get(sc_id, -1)
 
     def _emulated(self, ctx: Context, act: Action) -> None:
         """Place, cancel or pair emulated orders (the conditional component's calls)."""

@@ -77,7 +77,15 @@ from hft.book.l2 import top_n
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
-from hft.core.orders import R_BAD_INPUT, options_dict, order_options
+from hft.core.orders import (
+    ORDER_LIMIT,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
+    R_BAD_INPUT,
+    TIF_GTC,
+    options_dict,
+    order_options,
+)
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
 from hft.sim.run_records import FILL_LOG
 
@@ -338,16 +346,22 @@ class Context:
         self._e.wake_at(t, payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None,
-               trigger: int = 0, expire: int = 0, display: int = 0, trail: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0, display: int = 0, trail: int = 0,
+               oco: int = 0, parent: int = 0) -> Any:
         """Send a new order on this instrument through the gateway; returns its `Decision`. A venue-native stop:
         ``order_type=ORDER_STOP`` (price 0) or ``ORDER_STOP_LIMIT`` (its limit `price`) with `trigger`, the print
         price (ticks) that triggers it (docs/sim.md, "Stop orders held by the venue"). A good-till-date order:
         ``tif=TIF_GTD`` with `expire`, the exchange time (int ns UTC) it expires at (docs/sim.md, "Good till
         date"). A venue-native iceberg: a limit / post-only order with ``0 < display < qty``, the lots it shows at a
         time (docs/sim.md, "Iceberg orders held by the venue"). A venue-native trailing stop: a stop / stop-limit
-        with `trail` > 0 ticks, its trigger following the prints at that distance (docs/sim.md, "Trailing stops")."""
+        with `trail` > 0 ticks, its trigger following the prints at that distance (docs/sim.md, "Trailing stops").
+        Venue-native OCO and bracket orders (the L2 venue only; docs/sim.md, "OCO and bracket orders held by the
+        venue"): `oco`, the order id of one of this strategy's working orders this one is paired with (a fill or
+        trigger of either cancels the other); `parent`, a bracket child's entry (its order id): the child is held
+        until the entry has no leaves, then enters for the lots the entry filled (see `bracket`)."""
         self._act("ctx.submit")
-        opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail)
+        opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail, oco=oco,
+                            parent=parent)
         d = self._e.submit(side, price, qty, order_type, tif, self._leg.index, opt)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif,
@@ -369,6 +383,28 @@ class Context:
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)
         return d
+
+    def bracket(self, side: int, price: int, qty: int, take_profit: int, stop: int,
+                stop_limit: int | None = None) -> tuple:
+        """A venue-native bracket (the L2 venue; docs/sim.md, "OCO and bracket orders held by the venue"):
+        `submit_bracket` on this context. Returns the entry's, the take profit's and the stop's `Decision`."""
+        return submit_bracket(self, side, price, qty, take_profit, stop, stop_limit)
+
+
+def submit_bracket(ctx: Any, side: int, price: int, qty: int, take_profit: int, stop: int,
+                   stop_limit: int | None = None) -> tuple:
+    """Three orders through `ctx.submit`: an entry limit (`side`, `price`, `qty`, GTC), then its bracket children on
+    the other side, held by the venue until the entry has no leaves: a take-profit limit at `take_profit` and a stop
+    triggered at `stop` (a stop-limit at `stop_limit` when given), the stop paired with the take profit (`oco`). The
+    three `Decision`s; a child is sent only when the entry was accepted (else None), and the stop is paired only
+    with an accepted take profit. Every context's ``bracket`` (the reference engine's too)."""
+    entry = ctx.submit(side, price, qty, ORDER_LIMIT, TIF_GTC)
+    if not entry.accepted:
+        return entry, None, None
+    tp = ctx.submit(-side, take_profit, qty, ORDER_LIMIT, TIF_GTC, parent=entry.order_id)
+    sl = ctx.submit(-side, stop_limit or 0, qty, ORDER_STOP if stop_limit is None else ORDER_STOP_LIMIT, TIF_GTC,
+                    trigger=stop, parent=entry.order_id, oco=tp.order_id if tp.accepted else 0)
+    return entry, tp, sl
 
 
 def _recordable(call: str, **fields: Any) -> None:

@@ -31,11 +31,11 @@ PINNED = {  # sha256[:16] of each stream, taken at 1571340; sim.orders / sim.fil
     # audit.gateway_decisions re-pinned when pin-0's retry became an exact one (issue 52: a key retried with another
     # request is 409 KEY_REUSED): its duplicate decision records the retry's side and price, its answer is unchanged;
     # audit.gateway_decisions and sim.orders re-pinned when their rows gained columns (issue 54: a report's liquidity
-    # and queue, a stop's trigger; then a GTD order's expiry and an iceberg's display; then a trailing stop's trail):
-    # without those columns both digests were the old pins (checked each time), the answers and the journal did not
-    # move
+    # and queue, a stop's trigger; then a GTD order's expiry and an iceberg's display; then a trailing stop's trail;
+    # then an OCO link and a bracket's parent): without those columns both digests were the old pins (checked each
+    # time), the answers and the journal did not move
     "d1": "9633fea377fb26b1", "e1": "60ff8502a63cc409", "d2": "17d8cda30bc532eb", "e2": "e3b0c44298fc1c14",
-    "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "7b746e2653c1abdd", "sim.orders": "3cae22e6b7160707",
+    "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "fc84664d8d484fa2", "sim.orders": "318be97413f9ae21",
     "sim.fills": "3c33124dc30fdd16"}
 
 

@@ -14,6 +14,7 @@ from hft.core.orders import (
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
     R_BAD_KIND,
+    R_BAD_LINK,
     R_EXPOSURE_CARDINALITY,
     R_OK,
     R_ORDER_PENDING,
@@ -24,7 +25,7 @@ from hft.core.orders import (
     R_UNKNOWN_ORDER,
 )
 from hft.gateway.kernels.batch import PREFETCH_FAR, PREFETCH_NEAR
-from hft.gateway.kernels.decide import _cancel_pending, _new, _owned
+from hft.gateway.kernels.decide import _cancel_pending, _links_ok, _new, _owned
 from hft.gateway.kernels.dedup import _home
 from hft.gateway.kernels.exposure import _find_order, _ord_remove, _slot_get
 from hft.gateway.kernels.layout import (
@@ -111,6 +112,8 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif, opt):
     r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, opt)
     if r != R_OK:
         return r
+    if not _links_ok(st, opt, b[st.ctr + K_NEXT_OID], a, t, y):
+        return R_BAD_LINK
     z = _slot_get(st, a, t, y, False)
     if z >= 0:
         s = st.slot + z * N_Z

@@ -18,11 +18,14 @@ from hft.core.orders import (
     N_REASONS,
     NO_OPTIONS,
     OPT_DISPLAY,
+    OPT_OCO,
+    OPT_PARENT,
     OPT_TRAIL,
     ORDER_MARKET,
     R_BAD_DISPLAY,
     R_BAD_INPUT,
     R_BAD_KIND,
+    R_BAD_LINK,
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
@@ -111,6 +114,9 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal, opt):
     r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, opt)
     if r != R_OK:
         return r, 0
+    oid = b[st.ctr + K_NEXT_OID]
+    if not _links_ok(st, opt, oid, a, t, y):
+        return R_BAD_LINK, 0
     # step 3: exposure
     z = _slot_get(st, a, t, y, True)
     if z < 0:
@@ -120,7 +126,6 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal, opt):
         return r, 0
     _reserve(st, z, side, qty)
     # step 4: risk; a rejection releases the reservation explicitly
-    oid = b[st.ctr + K_NEXT_OID]
     r = _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, internal, True)
     if r == R_OK:
         r = _house(st, internal, now, a, t, y, z, side, price, qty, otype, ref, mult, 0)
@@ -152,6 +157,27 @@ def _owned(st, o, a, t, y):
     s = st.slot + st.b[st.ord + o * N_O + O_SLOT] * N_Z
     b = st.b
     return b[s + Z_ACCT] == a and b[s + Z_STRAT] == t and b[s + Z_SYM] == y
+
+
+@helper
+def _may_link(st, link, oid, a, t, y):
+    """May a new order `oid` name order `link` as its OCO pair or bracket parent (0: names none)? One of the
+    gateway's working orders (held stops included) of the same account, strategy and instrument, not itself (the
+    venue checks the rest: an order already paired, a parent it does not hold; docs/sim.md, "OCO and bracket
+    orders held by the venue")."""
+    if link == 0:
+        return True
+    if link == oid:
+        return False
+    o = _find_order(st, link)
+    return o >= 0 and _owned(st, o, a, t, y)
+
+
+@helper
+def _links_ok(st, opt, oid, a, t, y):
+    """A new order `oid`'s OCO and bracket links (`opt`: its options) each name what `_may_link` allows (0: none);
+    `_new` and `checks._check_new` decide it after the static checks."""
+    return _may_link(st, opt[OPT_OCO], oid, a, t, y) and _may_link(st, opt[OPT_PARENT], oid, a, t, y)
 
 
 @helper
@@ -272,6 +298,8 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         return R_BAD_DISPLAY, 0
     if opt[OPT_TRAIL] != 0:  # a cancel carries none; a held stop is never replaced
         return R_BAD_TRAIL, 0
+    if opt[OPT_OCO] != 0 or opt[OPT_PARENT] != 0:  # a cancel carries none; a replace keeps the order's links
+        return R_BAD_LINK, 0
     if kind == INTENT_CANCEL:
         return _cancel(st, now, a, t, y, target, internal)
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
@@ -279,7 +307,7 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
 
 # the fingerprint's tag of each optional field (`hft.core.orders.OPTION_NAMES` order; 0: none): a new field takes a
 # tag of its own, so that its value is never read as another field's
-_FP_TAGS = (0, 0, 0x1CE, 0x7A11)
+_FP_TAGS = (0, 0, 0x1CE, 0x7A11, 0x0C0, 0xB7AC)
 assert len(_FP_TAGS) == N_OPT
 
 

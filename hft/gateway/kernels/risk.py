@@ -9,10 +9,12 @@ from numba import types
 from numba.extending import intrinsic
 
 from hft.core.jit import helper
-from hft.core.order_rules import bad_trail, is_stop, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_follow, may_show
 from hft.core.orders import (
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_OCO,
+    OPT_PARENT,
     OPT_TRAIL,
     OPT_TRIGGER,
     ORDER_MARKET,
@@ -23,6 +25,7 @@ from hft.core.orders import (
     R_ACCOUNT_SUBMIT_RATE_2,
     R_BAD_DISPLAY,
     R_BAD_EXPIRE,
+    R_BAD_LINK,
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
@@ -695,6 +698,13 @@ def _new_static(st, now, y, side, price, qty, otype, tif, opt):
     # stays on the right side of it; docs/sim.md, "Trailing stops"); exposure as a stop's, its trigger at entry
     if bad_trail(otype, side, price, trigger, trail) or (trail != 0 and tick != 1 and trail % tick != 0):
         return R_BAD_TRAIL, 0, 0, 0
+    # an OCO / bracket link: an order id >= 0 (0: none), a bracket child a limit / stop / stop-limit (the named
+    # order itself: `decide._new`, which sees the order table; docs/sim.md, "OCO and bracket orders held by the
+    # venue"); exposure: each order of a pair and each held child is a working order of its size
+    oco = opt[OPT_OCO]
+    parent = opt[OPT_PARENT]
+    if oco < 0 or parent < 0 or (parent != 0 and not may_follow(otype)):
+        return R_BAD_LINK, 0, 0, 0
     ref = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]
     if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):

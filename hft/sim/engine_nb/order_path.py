@@ -64,9 +64,11 @@ from hft.sim.engine_nb.state import (
     HC_ACTION,
     HC_DISPLAY,
     HC_EXPIRE,
+    HC_OCO,
     HC_OID,
     HC_OPT,
     HC_ORDER_TYPE,
+    HC_PARENT,
     HC_PRICE,
     HC_QTY,
     HC_SIDE,
@@ -178,7 +180,7 @@ from hft.sim.run_events import (
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
 )
-from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry, new_aux
+from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry, l3_new_aux, new_aux
 
 # the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) inlined into the loop (`hft.core.jit.inline_copy`)
 _order_step_i = inline_copy(order_step_v)
@@ -450,6 +452,8 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     tif = h[0, HC_TIF]
     aux = new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY])
     trail = h[0, HC_TRAIL]
+    oco = h[0, HC_OCO]
+    parent = h[0, HC_PARENT]
     expire = h[0, HC_EXPIRE]
     _h_drop_top(h, st)
     vparams[P_NREP] = 0
@@ -462,13 +466,13 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
         if j < vorders.shape[0] and j + 1 > hi:
             hi = j + 1
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
-                      tif, aux, trail)
+                      tif, aux, trail, oco, parent)
     elif action == INTENT_CANCEL or action == CMD_EXPIRE:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL if action == INTENT_CANCEL else
-                      OP_EXPIRE, t, oid, 0, 0, 0, 0, 0, 0, 0)
+                      OP_EXPIRE, t, oid, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     else:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_REPLACE, t, oid, 0, price, qty, 0, 0,
-                      0, 0)
+                      0, 0, 0, 0)
     if status != V_OK:
         st[S_FLAGS] = status
         return W_ERROR, hi
@@ -502,7 +506,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         qty = h[0, HC_QTY]
         otype = h[0, HC_ORDER_TYPE]
         tif = h[0, HC_TIF]
-        aux = new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY])
+        aux = l3_new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY], h[0, HC_OCO] | h[0, HC_PARENT])
         trail = h[0, HC_TRAIL]
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL

@@ -15,6 +15,8 @@ from hft.core.orders import (
     INTENT_NEW,
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_OCO,
+    OPT_PARENT,
     OPT_TRAIL,
     OPT_TRIGGER,
     OPTION_NAMES,
@@ -166,7 +168,7 @@ IN_KIND, IN_SIDE, IN_PRICE, IN_QTY, IN_ORDER_ID = _IN["kind"], _IN["side"], _IN[
 IN_LEG, IN_ORDER_TYPE, IN_TIF = _IN["leg"], _IN["order_type"], _IN["tif"]
 IN_OPT = _IN[OPTION_NAMES[0]]  # the options' first column; in `OPTION_NAMES` order from there
 IN_TRIGGER, IN_EXPIRE, IN_DISPLAY = IN_OPT + OPT_TRIGGER, IN_OPT + OPT_EXPIRE, IN_OPT + OPT_DISPLAY
-IN_TRAIL = IN_OPT + OPT_TRAIL
+IN_TRAIL, IN_OCO, IN_PARENT = IN_OPT + OPT_TRAIL, IN_OPT + OPT_OCO, IN_OPT + OPT_PARENT
 IN_COLS = len(KERNEL_INTENT.fields)
 # kernel heap rows: a head (time, priority, sequence, item type), then the item's payload: a command on its way to
 # the venue (IT_CMD: `HEAP_CMD`, fields of the command record) or a venue report on its way back (IT_REP:
@@ -192,7 +194,7 @@ HC_ACTION, HC_OID, HC_SIDE, HC_PRICE = _HC["action"], _HC["order_id"], _HC["side
 HC_QTY, HC_ORDER_TYPE, HC_TIF = _HC["qty"], _HC["order_type"], _HC["tif"]
 HC_OPT = _HC[OPTION_NAMES[0]]  # a command's optional fields (`hft.core.orders.order_options`), from here in order
 HC_TRIGGER, HC_EXPIRE, HC_DISPLAY = HC_OPT + OPT_TRIGGER, HC_OPT + OPT_EXPIRE, HC_OPT + OPT_DISPLAY
-HC_TRAIL = HC_OPT + OPT_TRAIL
+HC_TRAIL, HC_OCO, HC_PARENT = HC_OPT + OPT_TRAIL, HC_OPT + OPT_OCO, HC_OPT + OPT_PARENT
 _HR = {n: H_PAY + i for n, i in HEAP_REP.index.items()}
 HR_TS, HR_OID, HR_PRICE, HR_QTY, HR_LEAVES = _HR["ts"], _HR["order_id"], _HR["price"], _HR["qty"], _HR["leaves"]
 HR_FEE, HR_FEE_FRAC, HR_KIND, HR_LIQ, HR_QUEUE = (_HR["fee"], _HR["fee_frac"], _HR["kind"], _HR["liquidity"],

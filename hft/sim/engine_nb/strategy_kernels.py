@@ -50,9 +50,11 @@ from hft.sim.engine_nb.state import (
     IN_EXPIRE,
     IN_KIND,
     IN_LEG,
+    IN_OCO,
     IN_OPT,
     IN_ORDER_ID,
     IN_ORDER_TYPE,
+    IN_PARENT,
     IN_PRICE,
     IN_QTY,
     IN_SIDE,
@@ -90,7 +92,7 @@ from hft.sim.engine_nb.state import (
 
 @_kernel
 def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif, trigger, expire=0, display=0,
-               trail=0) -> int:
+               trail=0, oco=0, parent=0) -> int:
     """Write intent row `n`, each column of `KERNEL_INTENT` by name (its fields: this kernel's parameters after
     `n`, a test compares them); returns n + 1."""
     intents[n, IN_KIND] = kind
@@ -105,6 +107,8 @@ def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, ti
     intents[n, IN_EXPIRE] = expire
     intents[n, IN_DISPLAY] = display
     intents[n, IN_TRAIL] = trail
+    intents[n, IN_OCO] = oco
+    intents[n, IN_PARENT] = parent
     return n + 1
 
 

@@ -503,7 +503,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         if vparams[P_NCONS] == 0 and _depth_is_noop(vorders, hi, vst, s, p):
             return -1  # the step would change nothing (no report): skip its call
         vparams[P_NREP] = 0
-        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_DEPTH, t, 0, s, p, q, 0, 0, prev, 0)
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_DEPTH, t, 0, s, p, q, 0, 0, prev, 0, 0, 0)
     elif k == EV_TRADE and s != 0:
         if (s != BUY and s != SELL) or q <= 0:
             return W_EXCH_FALLBACK
@@ -513,7 +513,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         if vout.shape[0] < out_rows(vorders, vparams, levels) or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK
         vparams[P_NREP] = 0
-        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_TRADE, t, 0, s, p, q, 0, 0, 0, 0)
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_TRADE, t, 0, s, p, q, 0, 0, 0, 0, 0, 0)
     elif k == EV_CLEAR:
         if hi == 0 and vparams[P_NCONS] == 0:
             clear_arrays(vbq, vaq, vbb, vab, vst, s)
@@ -523,7 +523,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
             return W_EXCH_FALLBACK
         clear_arrays(vbq, vaq, vbb, vab, vst, s)
         vparams[P_NREP] = 0
-        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_CLEAR, t, 0, s, 0, 0, 0, 0, 0, 0)
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_CLEAR, t, 0, s, 0, 0, 0, 0, 0, 0, 0, 0)
     else:
         return -1
     if status != V_OK:

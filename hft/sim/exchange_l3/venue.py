@@ -77,7 +77,7 @@ from hft.sim.exchange_l3.steps import (
     order_step,
 )
 from hft.sim.fees import FeeSchedule
-from hft.sim.venue_common import P_NCONS, P_NREP, new_aux
+from hft.sim.venue_common import P_NCONS, P_NREP, l3_new_aux
 
 
 # ======================================================================= Python driver
@@ -201,11 +201,12 @@ class L3Venue:
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0, trail: int = 0) -> np.ndarray:
+            trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> np.ndarray:
         """A new order (a stop / stop-limit: held until a print reaches `trigger`, which follows the prints at
-        `trail` > 0 ticks; `display` > 0: an iceberg, showing that many lots at a time)."""
+        `trail` > 0 ticks; `display` > 0: an iceberg, showing that many lots at a time; an `oco` / `parent` link is
+        REJECTED: the L3 venue holds none)."""
         return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
-                          new_aux(otype, trigger, display), trail)
+                          l3_new_aux(otype, trigger, display, oco | parent), trail)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0, 0)

@@ -21,7 +21,7 @@ from hft.core.money import exact_money, round_money, round_owed
 from hft.core.orders import R_BAD_INPUT, options_dict, order_options
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
 from hft.sim.reference.accounting import FRAC_UNITS, I64_MAX
-from hft.sim.strategy import MAX_ACTIONS_AT_ONE_TIME, Fill, OrderState, Trade
+from hft.sim.strategy import MAX_ACTIONS_AT_ONE_TIME, Fill, OrderState, Trade, submit_bracket
 
 if TYPE_CHECKING:
     from hft.sim.reference.loop import ReferenceEngine
@@ -179,9 +179,11 @@ class ReferenceContext:
         self._e.wake_at(max(int(t), self.now), payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None,
-               trigger: int = 0, expire: int = 0, display: int = 0, trail: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0, display: int = 0, trail: int = 0,
+               oco: int = 0, parent: int = 0) -> Any:
         self._count("ctx.submit")
-        opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail)
+        opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail, oco=oco,
+                            parent=parent)
         d = self._e.submit(self._k, side, price, qty, order_type, tif, opt)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif,
@@ -201,6 +203,10 @@ class ReferenceContext:
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)
         return d
+
+    def bracket(self, side: int, price: int, qty: int, take_profit: int, stop: int,
+                stop_limit: int | None = None) -> tuple:
+        return submit_bracket(self, side, price, qty, take_profit, stop, stop_limit)
 
 
 def _recordable(call: str, **fields: Any) -> None:

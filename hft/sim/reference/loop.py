@@ -431,7 +431,7 @@ class ReferenceEngine:
             venue = self.legs[k].venue
             if cmd.action == INTENT_NEW:
                 reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif,
-                                 cmd.trigger, cmd.display, cmd.trail)
+                                 cmd.trigger, cmd.display, cmd.trail, cmd.oco, cmd.parent)
             elif cmd.action == INTENT_CANCEL:
                 reps = venue.cancel(t, cmd.order_id)
             elif cmd.action == INTENT_REPLACE:

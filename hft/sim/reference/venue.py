@@ -19,12 +19,23 @@ An iceberg (docs/sim.md, "Iceberg orders held by the venue") is a `Resting` orde
 lots at its queue place. An event fills at most what it shows; when that is gone and lots are left, the next
 min(display, leaves) show at the back of the level (a new queue place behind all displayed there), and what was
 left of that event does not reach them.
+
+OCO and bracket orders (docs/sim.md, "OCO and bracket orders held by the venue"): an order's `oco` names the other
+order of its pair (both ways, once the second arrives); `_after` is what a fill, a trigger or an end of an order sets
+off: the other of its pair CANCELED, and an order with no leaves readies the bracket children (`Child`) it holds,
+each for the lots it filled, at most its own size. At the end of each operation `_release` enters the ready children
+in slot order (passes until none is ready): none filled for it → CANCELED; a stop → `Held` in its slot; a limit →
+a new order (`_enter`), each reported REPLACED with its size and keeping its pair. The venue remembers the last
+`ENDED` orders that ended (`ended`: id and filled lots, None for a child that ended held): a new order whose pair's
+other is one of them is a ready `Child` of size 0 (cancelled), a child whose parent is one a ready `Child` of the
+lots it filled, at most its size.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -172,11 +183,13 @@ class TakerMatching:
         side, qty = o.side, o.leaves
         if self.mode == "no_partial_fill":  # whole at the best, nothing consumed
             out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+            self._filled(now, o, out)
         elif self.mode == "all_or_none":
             if self.available(-side, best) < qty:
                 return True
             self._consume(-side, best, qty)
             out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+            self._filled(now, o, out)
         else:
             # (levels go best first, so those within the limit are a prefix)
             reachable = [p for p in self.levels(-side) if self.within(side, o.price, p, market)]
@@ -188,7 +201,11 @@ class TakerMatching:
                 if take > 0:
                     self._consume(-side, p, take)
                     out.append(self._fill(now, o, p, take, LIQ_TAKER))
+                    self._filled(now, o, out)
         return False
+
+    def _filled(self, now: int, o: Any, out: list[VenueReport]) -> None:
+        """What a fill of `o` sets off, its reports appended to `out` (the L2 venue: its OCO and bracket rules)."""
 
 
 @dataclass
@@ -205,6 +222,8 @@ class Resting:
     queue_filled: int = 0  # lots filled from the current queue place
     display: int = 0  # an iceberg's display (0: not an iceberg)
     shown: int = 0  # an iceberg's lots still shown at its current queue place
+    oco: int = 0  # the other order of its OCO pair (0: none)
+    kids: int = 0  # the bracket children held for it
 
 
 @dataclass
@@ -219,6 +238,30 @@ class Held:
     tif: int
     trigger: int
     trail: int = 0  # a trailing stop's distance from the prints (ticks; 0: its trigger stays)
+    oco: int = 0  # the other order of its OCO pair (0: none)
+    kids: int = 0  # the bracket children held for it
+
+
+@dataclass
+class Child:
+    """A bracket child the venue holds, out of the book, until its parent has no leaves."""
+
+    order_id: int
+    side: int
+    price: int
+    qty: int
+    order_type: int
+    tif: int
+    trigger: int
+    display: int
+    trail: int
+    parent: int
+    oco: int = 0
+    ready: bool = False  # its parent has no leaves: it enters (or is cancelled) at the end of the operation
+    size: int = 0  # when ready: the lots it enters for (what the parent filled, at most qty)
+
+
+ENDED = 16  # the ended orders the L2 venue remembers
 
 
 class L2ReferenceVenue(TakerMatching):
@@ -242,7 +285,8 @@ class L2ReferenceVenue(TakerMatching):
         self.money = money
         self.book: dict[int, dict[int, int]] = {BUY: {}, SELL: {}}  # side -> price -> displayed lots
         self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our taker fills took
-        self.slots: list[Resting | Held | None] = [None] * capacity
+        self.slots: list[Resting | Held | Child | None] = [None] * capacity
+        self.ended: deque[tuple[int, int | None]] = deque(maxlen=ENDED)  # (order id, lots filled), oldest first
 
     # --- the book ------------------------------------------------------------------------------------------
     def displayed(self, side: int, price: int) -> int:
@@ -291,34 +335,37 @@ class L2ReferenceVenue(TakerMatching):
                     o.front = max(est, 0.0)
                 o.traded = 0.0
         self.consumed.pop((side, price), None)
-        return self._cross(now)
+        return self._release(now, self._cross(now))
 
     def clear(self, now: int, side: int) -> list[VenueReport]:
         for s in (BUY, SELL):
             if side in (0, s):
                 self.book[s].clear()
                 self.consumed = {k: v for k, v in self.consumed.items() if k[0] != s}
-        return self._cross(now)
+        return self._release(now, self._cross(now))
 
     def trade(self, now: int, aggressor: int, price: int, qty: int) -> list[VenueReport]:
         out: list[VenueReport] = []
         passive = -aggressor
         for o in self._working():
-            if o.side != passive:
+            if o.side != passive or not self._holds(o):  # (an OCO pair's other, cancelled by a fill before it)
                 continue
             if (passive == BUY and price < o.price) or (passive == SELL and price > o.price):  # through us
                 out.append(self._fill_showing(now, o))
+                self._after(now, o, out)
             elif price == o.price:
                 o.front -= qty
                 o.traded += qty
                 reached = lots_reached(o.front)
                 if reached >= 1 and self.mode != "partial_fill":
                     out.append(self._fill_showing(now, o))
+                    self._after(now, o, out)
                 elif reached >= 1:
                     take = min(reached - o.queue_filled, o.leaves, o.shown if o.display else o.leaves)
                     if take > 0:
                         o.queue_filled += take
                         out.append(self._iceberg_fill(now, o, take))
+                        self._after(now, o, out)
         for j, h in enumerate(self.slots):  # then the held stops the print reaches, in slot order
             if not isinstance(h, Held):
                 continue
@@ -333,20 +380,26 @@ class L2ReferenceVenue(TakerMatching):
                 self.slots[j] = None
                 if h.order_type == ORDER_STOP:
                     out += self._enter(now, h.order_id, h.side, 0, h.qty, ORDER_MARKET, TIF_IOC, REPORT_TRIGGERED,
-                                       price)
+                                       price, oco=h.oco, kids=h.kids)
                 else:
                     out += self._enter(now, h.order_id, h.side, h.price, h.qty, ORDER_LIMIT, h.tif,
-                                       REPORT_TRIGGERED, price)
-        return out
+                                       REPORT_TRIGGERED, price, oco=h.oco, kids=h.kids)
+                entered = self._find(h.order_id)  # the trigger cancels its pair's other (unless a fill or its end
+                if entered is not None and entered.oco:  # at entry did)
+                    self._after(now, entered, out)
+        return self._release(now, out)
 
     def _cross(self, now: int) -> list[VenueReport]:
         """Our orders the opposite effective best reached fill whole at their price (maker, nothing consumed)."""
         bid, ask = self.effective_best(BUY), self.effective_best(SELL)
         out = []
         for o in self._working():
+            if not self._holds(o):
+                continue
             if (o.side == BUY and ask is not None and o.price >= ask) or \
                     (o.side == SELL and bid is not None and o.price <= bid):
                 out.append(self._fill_showing(now, o))
+                self._after(now, o, out)
         return out
 
     def _fill_showing(self, now: int, o: Resting) -> VenueReport:
@@ -366,25 +419,64 @@ class L2ReferenceVenue(TakerMatching):
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0, trail: int = 0) -> list[VenueReport]:
+            trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> list[VenueReport]:
         stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
+        rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         # a trail: > 0, on a stop, and a trailing stop-limit's limit at or through its trigger (buy >=, sell <=)
         if trail and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT
                                                and (price < trigger if side == BUY else price > trigger))):
-            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-        if stop:
+            return rejected
+        # the other of an OCO pair: an order held here, not paired yet, or one remembered ended (the new order is
+        # then cancelled); a parent: one held here that is no child, or one remembered ended that ended no held
+        # child (the child then enters for what it filled), and a child a limit, stop or stop-limit
+        size = None  # the lots the order enters for at once, when what it names has ended
+        up = self._find(parent) if parent else None
+        if parent:
+            if otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT) or isinstance(up, Child):
+                return rejected
+            if up is None:
+                got = next((f for i, f in reversed(self.ended) if i == parent), -1)
+                if got is None or got < 0:
+                    return rejected
+                size = min(got, qty)
+        other = self._find(oco) if oco else None
+        if oco:
+            if other is None and all(i != oco for i, _ in self.ended):
+                return rejected
+            if other is None:
+                size = 0
+            elif other.oco:
+                return rejected
+        held: Held | Child | None = None
+        if stop or parent or size is not None:
             free = [j for j, o in enumerate(self.slots) if o is None]
-            if (not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
-                    or (otype == ORDER_STOP_LIMIT and price <= 0)):
-                return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-            self.slots[free[0]] = Held(oid, side, price, qty, otype, tif, trigger, trail)
-            return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
-        return self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display)
+            shows = (ORDER_LIMIT,) if stop or parent else (ORDER_LIMIT, ORDER_POST_ONLY)
+            if (not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL)
+                    or (stop and (trigger <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
+                    or (display and not stop and not (0 < display < qty and otype in shows))):
+                return rejected
+            if parent or size is not None:
+                held = Child(oid, side, price, qty, otype, tif, trigger if stop else 0, 0 if stop else display, trail,
+                             parent, oco if other is not None else 0)
+                if up is not None:
+                    up.kids += 1
+                if size is not None:  # what it names has ended: it enters (or is cancelled) at this step's end
+                    held.ready, held.size = True, size
+            else:
+                held = Held(oid, side, price, qty, otype, tif, trigger, trail, oco)
+            self.slots[free[0]] = held
+            if other is not None:
+                other.oco = oid
+            return self._release(now, [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)])
+        return self._release(now, self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display,
+                                               oco=oco, pair=other))
 
     def _enter(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, first: int,
-               first_price: int, display: int = 0) -> list[VenueReport]:
-        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`; `display`:
-        an iceberg's (a limit / post-only showing 0 < display < qty lots)."""
+               first_price: int, display: int = 0, oco: int = 0, kids: int = 0,
+               pair: Resting | Held | Child | None = None) -> list[VenueReport]:
+        """A new order into the book; its first report is `first` (ACK; TRIGGERED; REPLACED, a bracket child with
+        its size) at `first_price`; `display`: an iceberg's (a limit / post-only showing 0 < display < qty lots);
+        `oco`, `kids`: the links it keeps (`pair`: the other of a pair it makes, which names it from now)."""
         free = [j for j, o in enumerate(self.slots) if o is None]
         bad_display = display != 0 and not (0 < display < qty and otype in (ORDER_LIMIT, ORDER_POST_ONLY))
         if not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or bad_display:
@@ -394,9 +486,12 @@ class L2ReferenceVenue(TakerMatching):
         marketable = best is not None and self.within(side, price, best, market)
         if otype == ORDER_POST_ONLY and marketable:
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-        o = Resting(oid, side, price, qty)
+        o = Resting(oid, side, price, qty, oco=oco, kids=kids)
         self.slots[free[0]] = o
-        out = [VenueReport(now, oid, first_price, 0, qty, 0, 0, first, LIQ_NONE)]
+        if pair is not None:
+            pair.oco = oid
+        out = [VenueReport(now, oid, first_price, qty if first == REPORT_REPLACED else 0, qty, 0, 0, first,
+                           LIQ_NONE)]
         expire = market or tif in (TIF_IOC, TIF_FOK)
         if marketable:
             assert best is not None
@@ -405,6 +500,7 @@ class L2ReferenceVenue(TakerMatching):
             if expire:
                 self._leave(o)
                 out.append(VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
+                self._after(now, o, out)
             else:
                 o.front = float(self.displayed(side, price))
                 out[0] = out[0]._replace(queue=self.displayed(side, price))
@@ -422,10 +518,27 @@ class L2ReferenceVenue(TakerMatching):
         """Our working orders in slot order (a snapshot: fills free slots while the caller iterates)."""
         return [o for o in self.slots if isinstance(o, Resting)]
 
-    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
-        """A held stop is not replaced (REPLACE_REJECTED); a working order as `TakerMatching.replace`."""
+    def cancel(self, now: int, oid: int) -> list[VenueReport]:
+        """`TakerMatching.cancel`, then what the order's end sets off (`_after`)."""
         o = self._find(oid)
-        if isinstance(o, Held):
+        out = super().cancel(now, oid)
+        if o is not None:
+            self._after(now, o, out)
+        return self._release(now, out)
+
+    def expire(self, now: int, oid: int) -> list[VenueReport]:
+        """`TakerMatching.expire`, then what the order's end sets off (`_after`)."""
+        o = self._find(oid)
+        out = super().expire(now, oid)
+        if o is not None:
+            self._after(now, o, out)
+        return self._release(now, out)
+
+    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
+        """A held stop or bracket child is not replaced (REPLACE_REJECTED); a working order as
+        `TakerMatching.replace` (its OCO pair kept)."""
+        o = self._find(oid)
+        if isinstance(o, (Held, Child)):
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
         before = (o.price, o.leaves) if o is not None else None
         out = super().replace(now, oid, price, qty)
@@ -434,11 +547,67 @@ class L2ReferenceVenue(TakerMatching):
             o.shown = min(o.shown, qty) if (price == before[0] and qty <= before[1]) else min(o.display, qty)
         return out
 
-    def _find(self, oid: int) -> Resting | Held | None:
+    def _find(self, oid: int) -> Resting | Held | Child | None:
         return next((o for o in self.slots if o is not None and o.order_id == oid), None)
 
-    def _leave(self, o: Resting | Held) -> None:
+    def _holds(self, o: Any) -> bool:
+        return any(s is o for s in self.slots)
+
+    def _filled(self, now: int, o: Any, out: list[VenueReport]) -> None:
+        self._after(now, o, out)
+
+    def _after(self, now: int, o: Resting | Held | Child, out: list[VenueReport]) -> None:
+        """What a fill, a trigger or the end of `o` sets off: the other order of its OCO pair is CANCELED (the pair
+        unlinked); an order no longer held here readies its bracket children, as does that cancelled other."""
+        if o.oco:
+            other = self._find(o.oco)
+            o.oco = 0
+            if other is not None:
+                other.oco = 0
+                self._leave(other)
+                out.append(VenueReport(now, other.order_id, other.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
+                self._ready(other)
+        if not self._holds(o):
+            self._ready(o)
+
+    def _ready(self, parent: Resting | Held | Child) -> None:
+        """`parent` has no leaves: its children enter for the lots it filled (a stop's, nothing yet: 0)."""
+        if isinstance(parent, Child) or not parent.kids:
+            return
+        parent.kids = 0
+        got = parent.filled if isinstance(parent, Resting) else 0
+        for c in self.slots:
+            if isinstance(c, Child) and c.parent == parent.order_id and not c.ready:
+                c.ready, c.size = True, min(c.qty, got)
+
+    def _release(self, now: int, out: list[VenueReport]) -> list[VenueReport]:
+        """The ready bracket children, in slot order (passes until none is ready), reports appended to `out`."""
+        while any(isinstance(c, Child) and c.ready for c in self.slots):
+            for j in range(len(self.slots)):
+                c = self.slots[j]
+                if not (isinstance(c, Child) and c.ready):
+                    continue
+                if c.size == 0:  # its parent filled nothing (or its pair's other had ended)
+                    self.slots[j] = None
+                    self.ended.append((c.order_id, None if c.parent else 0))
+                    out.append(VenueReport(now, c.order_id, c.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
+                    self._after(now, c, out)
+                elif c.order_type in (ORDER_STOP, ORDER_STOP_LIMIT):  # held from now, as if newly sent
+                    self.slots[j] = Held(c.order_id, c.side, c.price, c.size, c.order_type, c.tif, c.trigger,
+                                         c.trail, c.oco)
+                    out.append(VenueReport(now, c.order_id, c.price, c.size, c.size, 0, 0, REPORT_REPLACED,
+                                           LIQ_NONE))
+                else:
+                    self.slots[j] = None
+                    out += self._enter(now, c.order_id, c.side, c.price, c.size, c.order_type, c.tif,
+                                       REPORT_REPLACED, c.price, c.display if c.display < c.size else 0, oco=c.oco)
+        return out
+
+    def _leave(self, o: Resting | Held | Child) -> None:
+        """`o` ends (filled, cancelled, expired): its slot is free and the venue remembers it (`ended`)."""
         self.slots[next(j for j, s in enumerate(self.slots) if s is o)] = None
+        held_child = isinstance(o, Child) and o.parent != 0
+        self.ended.append((o.order_id, None if held_child else o.filled if isinstance(o, Resting) else 0))
 
     def _move(self, o: Resting, price: int, qty: int) -> None:
         """A fresh queue place: behind all displayed at `price`."""

@@ -466,11 +466,12 @@ class L3ReferenceVenue(TakerMatching):
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0, trail: int = 0) -> list[VenueReport]:
+            trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> list[VenueReport]:
         stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
-        # a trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a stop-limit's limit at or through its trigger
-        if trail and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT
-                                               and (price < trigger if side == BUY else price > trigger))):
+        # a trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a stop-limit's limit at or through its trigger;
+        # no OCO / bracket links on the L3 venue
+        if oco != 0 or parent != 0 or (trail and (trail < 0 or not stop or (
+                otype == ORDER_STOP_LIMIT and (price < trigger if side == BUY else price > trigger)))):
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if stop:
             if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0

@@ -17,17 +17,19 @@ from hft.sim import engine as E
 # the layouts the kernels were compiled for and the logs were written with (a change here changes every run hash)
 LAYOUTS = {
     # version 2 appended a stop's trigger, version 3 a GTD order's expiry, version 4 an iceberg's display, version 5 a
-    # trailing stop's distance (issue 54): the earlier offsets stay
-    "INTENT_DTYPE": (O, 88, [("ts", "<i8", 0), ("key", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
+    # trailing stop's distance, version 6 an OCO link and a bracket's parent (issue 54): the earlier offsets stay
+    "INTENT_DTYPE": (O, 104, [("ts", "<i8", 0), ("key", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
                              ("order_id", "<i8", 32), ("account", "<i4", 40), ("strategy", "<i4", 44),
                              ("symbol", "<i4", 48), ("kind", "|i1", 52), ("side", "|i1", 53),
                              ("order_type", "|i1", 54), ("tif", "|i1", 55), ("trigger", "<i8", 56),
-                             ("expire", "<i8", 64), ("display", "<i8", 72), ("trail", "<i8", 80)]),
-    "COMMAND_DTYPE": (O, 88, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("key", "<i8", 16), ("price", "<i8", 24),
+                             ("expire", "<i8", 64), ("display", "<i8", 72), ("trail", "<i8", 80),
+                             ("oco", "<i8", 88), ("parent", "<i8", 96)]),
+    "COMMAND_DTYPE": (O, 104, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("key", "<i8", 16), ("price", "<i8", 24),
                               ("qty", "<i8", 32), ("account", "<i4", 40), ("strategy", "<i4", 44),
                               ("symbol", "<i4", 48), ("action", "|i1", 52), ("side", "|i1", 53),
                               ("order_type", "|i1", 54), ("tif", "|i1", 55), ("trigger", "<i8", 56),
-                              ("expire", "<i8", 64), ("display", "<i8", 72), ("trail", "<i8", 80)]),
+                              ("expire", "<i8", 64), ("display", "<i8", 72), ("trail", "<i8", 80),
+                              ("oco", "<i8", 88), ("parent", "<i8", 96)]),
     "EXEC_REPORT_DTYPE": (O, 64, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
                                   ("leaves", "<i8", 32), ("fee", "<i8", 40), ("fee_frac", "<i8", 48),
                                   ("kind", "|i1", 56)]),
@@ -183,9 +185,11 @@ def _topic_of(record: Record, name: str):
 
 # fee_frac: version 2 (005_exact_fees.sql); sim.orders' liquidity and queue: version 3 (006_live_liquidity_queue.sql),
 # its trigger: version 4 (007_stop_trigger.sql), its expiry: version 5 (008_gtd_trailing.sql), its display: version 6
-# (009_iceberg_display.sql), its trail: version 7 (010_trailing_stop.sql)
+# (009_iceberg_display.sql), its trail: version 7 (010_trailing_stop.sql), its oco and parent: version 8
+# (011_oco_bracket.sql)
 @pytest.mark.parametrize("record,name,legacy", [(O.ORDER_EVENT, "sim.orders",
-                                                 ((1, 18), (2, 19), (3, 21), (4, 22), (5, 23), (6, 24))),
+                                                 ((1, 18), (2, 19), (3, 21), (4, 22), (5, 23), (6, 24),
+                                                  (7, 25))),
                                                 (O.FILL, "sim.fills", ((1, 16),))])
 def test_the_order_and_fill_topics_are_their_records(record: Record, name: str, legacy: tuple) -> None:
     base, rebuilt = _topic_of(record, name)
@@ -204,7 +208,7 @@ def test_command_and_report_arrays_are_written_to_sim_orders_as_they_are() -> No
         for f in rec.fields:
             assert O.ORDER_EVENT.field(f.name).numpy_type == f.numpy_type, (rec.name, f.name)
     cmd = np.zeros(1, O.COMMAND_DTYPE)
-    cmd[0] = (5, 7, 9, 100, 2, 0, 0, 3, O.CMD_NEW, 1, O.ORDER_STOP_LIMIT, O.TIF_GTD, 98, 1_000, 0, 0)
+    cmd[0] = (5, 7, 9, 100, 2, 0, 0, 3, O.CMD_NEW, 1, O.ORDER_STOP_LIMIT, O.TIF_GTD, 98, 1_000, 0, 0, 0, 0)
     row = {n: int(cmd[n][0]) for n in O.COMMAND.names} | {"run_id": "r", "source": "command", "symbol_name": "X"}
     assert topic.encode_array(cmd, np.zeros(1, np.uint64), 0, const={"run_id": "r", "source": "command",
                                                                      "symbol_name": "X"}) == \

@@ -20,7 +20,8 @@ DECISION_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("recv_ts", "<i8", 16), 
                    ("trigger", "<i8", 88),  # version 2 (issue 54: a stop's trigger), appended
                    ("expire", "<i8", 96),  # version 3 (issue 54: a GTD order's expiry), appended
                    ("display", "<i8", 104),  # version 4 (issue 54: an iceberg's display), appended
-                   ("trail", "<i8", 112)]  # version 5 (issue 54: a trailing stop's distance), appended
+                   ("trail", "<i8", 112),  # version 5 (issue 54: a trailing stop's distance), appended
+                   ("oco", "<i8", 120), ("parent", "<i8", 128)]  # version 6 (issue 54: OCO and bracket links)
 DECISION_LOG_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("order_id", "<i8", 16), ("target_id", "<i8", 24),
                        ("price", "<i8", 32), ("qty", "<i8", 40), ("reason", "<i2", 48), ("kind", "|i1", 50),
                        ("side", "|i1", 51), ("accepted", "|i1", 52), ("duplicate", "|i1", 53)]
@@ -31,7 +32,7 @@ def _layout(dt: np.dtype) -> list[tuple[str, str, int]]:
 
 
 def test_the_decision_layouts_are_the_ones_written_before():
-    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 120
+    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 136
     assert DECISION_DTYPE.isalignedstruct
     assert _layout(DECISION_LOG_DTYPE) == DECISION_LOG_LAYOUT and DECISION_LOG_DTYPE.itemsize == 56
 
@@ -39,10 +40,11 @@ def test_the_decision_layouts_are_the_ones_written_before():
 def test_the_decision_topic_is_the_record_between_its_string_columns():
     topic = TOPICS["audit.gateway_decisions"]
     first = [c.name for c in topic.columns].index("trigger")  # version 2's field, after version 1's columns
-    assert topic.record is DECISION and topic.version == 5
-    assert topic.legacy == ((1, first), (2, first + 1), (3, first + 2), (4, first + 3))
+    assert topic.record is DECISION and topic.version == 6
+    assert topic.legacy == ((1, first), (2, first + 1), (3, first + 2), (4, first + 3), (5, first + 4))
     names = [c.name for c in topic.columns]
-    assert names[0] == "ts" and names[1] == "run_id" and names[-4:] == ["trigger", "expire", "display", "trail"]
+    assert names[0] == "ts" and names[1] == "run_id" and names[-6:] == ["trigger", "expire", "display", "trail", "oco",
+                                                                                   "parent"]
     numeric = [c for c in topic.columns if not c.is_string]
     assert [(c.name, c.type) for c in numeric] == [
         (n, DECISION.field(n).store_type) for n in ("ts", *(n for n in DECISION.names if n != "ts"))]

@@ -58,11 +58,11 @@ class Gw:
 
     def new(self, side: int = BUY, price: int = 1000, qty: int = 1, sym: str = "AAA", strat: str = "s1",
             acct: str = "A1", key: Any = None, otype: int = ORDER_LIMIT, tif: int = TIF_GTC, trigger: Any = 0,
-            expire: Any = 0, display: Any = 0, trail: Any = 0):
+            expire: Any = 0, display: Any = 0, trail: Any = 0, oco: Any = 0, parent: Any = 0):
         k = self.key() if key is None else key
         return self.svc.process(TypedIntentEnvelope(
             typed_intent_v1(INTENT_NEW, k, acct, strat, sym, side, price, qty, otype, tif, 0, 0, trigger, expire, display,
-                            trail), 0))
+                            trail, oco, parent), 0))
 
     def cancel(self, oid: int, sym: str = "AAA", strat: str = "s1", acct: str = "A1", key: Any = None):
         k = self.key() if key is None else key

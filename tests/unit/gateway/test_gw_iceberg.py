@@ -114,7 +114,7 @@ def test_batch_path_equals_one_intent_path():
     for i, (o, dp) in enumerate(rows):
         it[i] = (0, i + 1, 0 if o == ORDER_MARKET else 1000, 10, 0, batch.svc.account_id("A1"),
                  batch.svc.strategy_id("s1"), batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, o,
-                 TIF_IOC if o == ORDER_MARKET else TIF_GTC, 0, 0, dp, 0)
+                 TIF_IOC if o == ORDER_MARKET else TIF_GTC, 0, 0, dp, 0, 0, 0)
     out = batch.svc.process_batch(it)
     assert [int(r) for r in out["reason"]] == [d.reason for d in singles]
     assert [d.reason for d in singles] == [R_OK, R_OK, R_BAD_DISPLAY, R_OK, R_BAD_DISPLAY, R_BAD_DISPLAY]

@@ -141,7 +141,7 @@ def test_batch_path_equals_one_intent_path():
     it = empty_intents(len(rows))
     for i, (o, p, tr, tif) in enumerate(rows):
         it[i] = (0, i + 1, p, 2, 0, batch.svc.account_id("A1"), batch.svc.strategy_id("s1"),
-                 batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, o, tif, tr, 0, 0, 0)
+                 batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, o, tif, tr, 0, 0, 0, 0, 0)
     out = batch.svc.process_batch(it)
     assert [int(r) for r in out["reason"]] == [d.reason for d in singles]
     assert [int(t) for t in out["trigger"]] == [d.trigger for d in singles] == [r[2] for r in rows]

@@ -106,7 +106,7 @@ def test_batch_path_equals_one_intent_path():
     it = empty_intents(len(rows))
     for i, (o, p, tr, tl) in enumerate(rows):
         it[i] = (0, i + 1, p, 2, 0, batch.svc.account_id("A1"), batch.svc.strategy_id("s1"),
-                 batch.svc.symbol_id("AAA"), INTENT_NEW, SELL, o, TIF_GTC, tr, 0, 0, tl)
+                 batch.svc.symbol_id("AAA"), INTENT_NEW, SELL, o, TIF_GTC, tr, 0, 0, tl, 0, 0)
     out = batch.svc.process_batch(it)
     expected = [R_OK, R_OK, R_BAD_TRAIL, R_BAD_TRAIL, R_OK, R_BAD_TRAIL]
     assert [int(r) for r in out["reason"]] == [d.reason for d in singles] == expected

@@ -257,3 +257,19 @@ def test_a_trailing_stop_child_goes_to_the_order_api_with_its_trail() -> None:
     assert [(b["order_type"], b["trigger"], b.get("trail")) for b in bodies] == [
         ("stop", 99, 3), ("stop_limit", 101, 4), ("stop", 99, None)]
     assert e.refused == 0 and {5, 6, 7} <= set(e.ctx.orders)
+
+
+def test_an_oco_or_bracket_child_is_refused_before_the_order_api() -> None:
+    """The live service holds no OCO or bracket orders (docs/sim.md, "OCO and bracket orders held by the venue"): a
+    strategy's child with an `oco` or a `parent` is refused by the runner (UNSUPPORTED_ORDER_TYPE, nothing sent,
+    counted), a plain limit after them still goes."""
+    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+
+    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}))
+    e = _engine(client)
+    for link in ({"oco": 3}, {"parent": 3}):
+        d = e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC, **link)
+        assert not d.accepted and d.reason == R_UNSUPPORTED_ORDER_TYPE and client.requests == []
+    assert e.refused == 2
+    assert e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC).accepted
+    assert len(client.requests) == 1 and not {"oco", "parent"} & set(client.requests[0][2]) and e.refused == 2

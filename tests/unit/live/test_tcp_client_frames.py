@@ -52,10 +52,10 @@ def test_a_stops_trigger_grows_the_new_frame_at_its_end_and_the_scan_leaves_it_t
     assert grown[T.HEAD.size:len(plain)] == plain[T.HEAD.size:] and len(grown) == len(plain) + T.NEW_TRIGGER.size
     body = grown[T.HEAD.size:]
     strings, tail = T.new_strings(body, T.NEW_FIXED.size)
-    assert (strings, tail) == (["s-1", "ACC", "strat", "SYM", ""], (12345, 0, 0, 0))
+    assert (strings, tail) == (["s-1", "ACC", "strat", "SYM", ""], (12345, 0, 0, 0, 0, 0))
     assert T.NEW_FIXED.unpack_from(body)[3] == 4  # ORDER_STOP
-    assert T.new_strings(plain[T.HEAD.size:], T.NEW_FIXED.size)[1] == (0, 0, 0, 0)
-    with pytest.raises(T.FrameError, match="tail count 57: expected at most 4"):  # 12345's low byte, read as a count
+    assert T.new_strings(plain[T.HEAD.size:], T.NEW_FIXED.size)[1] == (0, 0, 0, 0, 0, 0)
+    with pytest.raises(T.FrameError, match="tail count 57: expected at most 6"):  # 12345's low byte, read as a count
         T.new_strings(body + b"\0", T.NEW_FIXED.size)
     with pytest.raises(T.FrameError):
         T.strings(body, T.NEW_FIXED.size, 5)  # the other frames' strings still end their body
@@ -128,16 +128,19 @@ def test_the_new_frames_counted_tail_carries_expire_and_display_and_old_frames_p
     assert gtd[strings_end:] == struct.pack("<Bqq", 2, 0, 1_800_000_000_123_456_789)
     assert ice[strings_end:] == struct.pack("<Bqqq", 3, 0, 0, 2)
     assert T.new_strings(gtd, T.NEW_FIXED.size) == (["g-1", "ACC", "strat", "SYM", ""],
-                                                      (0, 1_800_000_000_123_456_789, 0, 0))
-    assert T.new_strings(ice, T.NEW_FIXED.size)[1] == (0, 0, 2, 0)
+                                                      (0, 1_800_000_000_123_456_789, 0, 0, 0, 0))
+    assert T.new_strings(ice, T.NEW_FIXED.size)[1] == (0, 0, 2, 0, 0, 0)
     # the same values in every form a client may send: a stop's 8-byte tail is the counted tail of count 1
-    assert T.new_strings(plain + struct.pack("<q", 7), T.NEW_FIXED.size)[1] == (7, 0, 0, 0)
-    assert T.new_strings(plain + struct.pack("<Bq", 1, 7), T.NEW_FIXED.size)[1] == (7, 0, 0, 0)
-    assert T.new_strings(plain + struct.pack("<B", 0), T.NEW_FIXED.size)[1] == (0, 0, 0, 0)
-    assert T.new_strings(plain + struct.pack("<Bqqq", 3, 7, 8, 9), T.NEW_FIXED.size)[1] == (7, 8, 9, 0)
+    assert T.new_strings(plain + struct.pack("<q", 7), T.NEW_FIXED.size)[1] == (7, 0, 0, 0, 0, 0)
+    assert T.new_strings(plain + struct.pack("<Bq", 1, 7), T.NEW_FIXED.size)[1] == (7, 0, 0, 0, 0, 0)
+    assert T.new_strings(plain + struct.pack("<B", 0), T.NEW_FIXED.size)[1] == (0, 0, 0, 0, 0, 0)
+    assert T.new_strings(plain + struct.pack("<Bqqq", 3, 7, 8, 9), T.NEW_FIXED.size)[1] == (7, 8, 9, 0, 0, 0)
     # a fourth field, a trailing stop's trail (OPTION_NAMES)
-    assert T.new_strings(plain + struct.pack("<Bqqqq", 4, 7, 8, 9, 3), T.NEW_FIXED.size)[1] == (7, 8, 9, 3)
-    for bad, why in ((struct.pack("<Bqqqqq", 5, 1, 2, 3, 4, 5), "tail count 5: expected at most 4 fields"),
+    assert T.new_strings(plain + struct.pack("<Bqqqq", 4, 7, 8, 9, 3), T.NEW_FIXED.size)[1] == (7, 8, 9, 3, 0, 0)
+    # a fifth and sixth, an OCO link and a bracket's parent: parsed, then refused by the intake (none live)
+    assert T.new_strings(plain + struct.pack("<B6q", 6, 7, 8, 9, 3, 11, 12), T.NEW_FIXED.size)[1] == (
+        7, 8, 9, 3, 11, 12)
+    for bad, why in ((struct.pack("<B7q", 7, 1, 2, 3, 4, 5, 6, 7), "tail count 7: expected at most 6 fields"),
                      (struct.pack("<Bq", 2, 1), "tail of 9 bytes after the strings: expected 8 .* \\(count 2: 17\\)"),
                      (struct.pack("<Bqq", 1, 1, 2), "tail of 17 bytes"),
                      (b"\x00\x00", "tail of 2 bytes"),

@@ -30,9 +30,12 @@ from hft.core.orders import (
     ORDER_STOP,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACED,
     REPORT_TRIGGERED,
     TIF_DAY,
     TIF_FOK,
@@ -392,6 +395,97 @@ class Trailing(OrderTypeWalk):
             self.triggered += 1
             side, trigger = self.entry[u.order_id]
             self.moved += u.price > trigger if side == SELL else u.price < trigger
+
+
+class Linked(OrderTypeWalk):
+    """Venue-native OCO pairs and brackets (docs/sim.md, "OCO and bracket orders held by the venue") around each
+    print: brackets (an entry at the print on its passive side, a take-profit limit and a stop or stop-limit as its
+    children, the stop naming the take profit; by `ctx.bracket` or order by order), some entries cancelled by a wake-up (children entering for the
+    part filled, or cancelled), an entry that takes at once (its children enter at once: the venue remembers it); OCO
+    pairs of a resting limit and a stop, and of a buy and a sell limit; an order naming one already paired (the
+    venue's REJECTED, or BAD_LINK when the gateway no longer has it) and a post-only child (BAD_LINK); a market
+    order flattens a large position. Counts what it saw: `oco_cancels` (CANCELED reports of orders it did not
+    cancel), `released` (its children's REPLACED reports), `rejected` (the venue's REJECTED), `refused`."""
+
+    name = "linked"
+    max_orders = 12
+    cap = 20
+
+    def __init__(self, every: int = 1) -> None:
+        super().__init__(every)
+        self.oco_cancels = self.released = self.rejected = 0
+        self.cancelled: set[int] = set()  # orders it asked to cancel
+        self.children: set[int] = set()
+        self.paired = 0  # the last order it paired
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            self.cancelled.add(payload)
+        super().on_wake(ctx, payload)
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        if not self._turn(ctx):
+            return
+        k, d = self.n // self.every % 6, 1 + self.n % 3
+        s = -side  # the side this print hit: orders resting there fill on the next prints like it
+        q = 1 + qty % 3 + self.n % 2
+        if k == 0:  # a bracket by `ctx.bracket`
+            entry, tp, sl = ctx.bracket(s, price, q, price + s * (2 + d), price - s * (2 + d))
+            for dec in (entry, tp, sl):
+                if dec is not None:
+                    self._d(dec)
+            self.children.update(dec.order_id for dec in (tp, sl) if dec is not None and dec.accepted)
+            if entry.accepted and self.n % 3 == 0:
+                ctx.at(ctx.now + 1_000_000, entry.order_id)
+        elif k in (1, 5):  # a bracket; k == 5: an entry through the print, which may take at once
+            entry = ctx.submit(s, price + (side * d if k == 5 else 0), q, ORDER_LIMIT, TIF_GTC)
+            self._d(entry)
+            if not entry.accepted:
+                return
+            e = entry.order_id
+            tp = ctx.submit(-s, price + s * (2 + d), q, ORDER_LIMIT, TIF_GTC, parent=e)
+            self._d(tp)
+            trig = price - s * (2 + d)
+            if k == 1:  # a stop-limit, its limit a tick through its trigger
+                sl = ctx.submit(-s, trig - s, q, ORDER_STOP_LIMIT, TIF_GTC, trigger=trig, parent=e,
+                                oco=tp.order_id if tp.accepted else 0)
+            else:
+                sl = ctx.submit(-s, 0, q, ORDER_STOP, TIF_GTC, trigger=trig, parent=e,
+                                oco=tp.order_id if tp.accepted else 0)
+            self._d(sl)
+            for dec in (tp, sl):
+                if dec.accepted:
+                    self.children.add(dec.order_id)
+            if self.n % 3 == 0:
+                ctx.at(ctx.now + 1_000_000 + 500_000 * d, e)
+        elif k == 2:  # a resting limit and a stop beyond the print on the same side, one cancelling the other
+            lim = ctx.submit(s, price - s * d, q, ORDER_LIMIT, TIF_GTC)
+            self._d(lim)
+            if lim.accepted:
+                stop = ctx.submit(s, 0, q, ORDER_STOP, TIF_GTC, trigger=price + s * (1 + d), oco=lim.order_id)
+                self._d(stop)
+                self.paired = lim.order_id
+                if self.n % 4 == 0:
+                    ctx.at(ctx.now + 2_000_000, lim.order_id)
+        elif k == 3:  # a buy and a sell around the print
+            buy = ctx.submit(BUY, price - d, q, ORDER_LIMIT, TIF_GTC)
+            self._d(buy)
+            if buy.accepted:
+                self._d(ctx.submit(SELL, price + d, q, ORDER_LIMIT, TIF_GTC, oco=buy.order_id))
+                self.paired = buy.order_id
+        else:  # a third order naming one already paired; a post-only child (BAD_LINK)
+            if self.paired:
+                self._d(ctx.submit(s, price - s * (3 + d), 1, ORDER_LIMIT, TIF_GTC, oco=self.paired))
+            if ctx.orders:
+                self._d(ctx.submit(s, price - s * (3 + d), 1, ORDER_POST_ONLY, TIF_GTC, parent=max(ctx.orders)))
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind == REPORT_CANCELED and u.order_id not in self.cancelled:
+            self.oco_cancels += 1
+        elif u.kind == REPORT_REPLACED and u.order_id in self.children:
+            self.released += 1
+        elif u.kind == REPORT_REJECTED:
+            self.rejected += 1
 
 
 def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,

@@ -35,10 +35,10 @@ def test_the_pushes_take_their_records_fields_in_declared_order() -> None:
 def test_the_heap_columns_are_the_declarations() -> None:
     head = ("t", "prio", "seq", "type")
     assert S.HEAP_HEAD.names == head and (S.H_T, S.H_P, S.H_SEQ, S.H_TYPE) == (0, 1, 2, 3) and S.H_PAY == 4
-    assert S.H_COLS == 4 + max(len(O.VENUE_REPORT.fields), len(S.HEAP_CMD.fields)) == 15
+    assert S.H_COLS == 4 + max(len(O.VENUE_REPORT.fields), len(S.HEAP_CMD.fields)) == 17
     cmd = {"action": S.HC_ACTION, "order_id": S.HC_OID, "side": S.HC_SIDE, "price": S.HC_PRICE, "qty": S.HC_QTY,
            "order_type": S.HC_ORDER_TYPE, "tif": S.HC_TIF, "trigger": S.HC_TRIGGER, "expire": S.HC_EXPIRE,
-           "display": S.HC_DISPLAY, "trail": S.HC_TRAIL}
+           "display": S.HC_DISPLAY, "trail": S.HC_TRAIL, "oco": S.HC_OCO, "parent": S.HC_PARENT}
     assert [cmd[n] - S.H_PAY for n in S.HEAP_CMD.names] == list(range(len(cmd)))
     rep = {"ts": S.HR_TS, "order_id": S.HR_OID, "price": S.HR_PRICE, "qty": S.HR_QTY, "leaves": S.HR_LEAVES,
            "fee": S.HR_FEE, "fee_frac": S.HR_FEE_FRAC, "kind": S.HR_KIND, "liquidity": S.HR_LIQ, "queue": S.HR_QUEUE}
@@ -58,7 +58,7 @@ def test_a_pushed_item_is_its_record_in_declared_order() -> None:
     assert h[0, S.H_PAY:S.H_PAY + len(O.VENUE_REPORT.fields)].tolist() == list(rep[0].item())
     cmd = {"action": O.CMD_NEW, "order_id": 901, "side": -1, "price": 1234, "qty": 5,
            "order_type": O.ORDER_STOP_LIMIT, "tif": O.TIF_GTD, "trigger": 1240, "expire": 77, "display": 3,
-           "trail": 4}
+           "trail": 4, "oco": 899, "parent": 898}
     opt = O.order_options(**{n: cmd[n] for n in O.OPTION_NAMES})
     args = {n: v for n, v in cmd.items() if n not in O.OPTION_NAMES}
     assert P.heap_push_cmd(h, st, 40, 1, **args, opt=opt)  # earlier: it becomes the heap's first item
@@ -98,14 +98,14 @@ def test_the_kernel_intent_columns_are_the_declaration() -> None:
     """The intent rows strategy kernels write: `KERNEL_INTENT`'s fields are `put_intent`'s parameters and the `IN_*`
     columns every reader uses; the five a user's kernel writes keep their documented numbers (docs/extending.md,
     `hft.sim.kernel_api`: kernels may have them as 0 to 4), the order type, TIF and a new order's optional fields
-    appended after the leg (exported by name), the kinds their codes, the width its twelve columns."""
+    appended after the leg (exported by name), the kinds their codes, the width its fourteen columns."""
     from hft.sim import kernel_api
     from hft.sim.engine_nb import strategy_kernels as K
 
     params = tuple(inspect.signature(K.put_intent.py_func).parameters)
     assert params[:2] == ("intents", "n") and params[2:] == S.KERNEL_INTENT.names
     cols = {n: getattr(S, "IN_" + n.upper()) for n in S.KERNEL_INTENT.names}
-    assert list(cols.values()) == list(range(S.IN_COLS)) == list(range(12))
+    assert list(cols.values()) == list(range(S.IN_COLS)) == list(range(14))
     assert S.KERNEL_INTENT.names[-O.N_OPT:] == O.OPTION_NAMES and S.IN_OPT == S.IN_COLS - O.N_OPT
     assert (S.IN_KIND, S.IN_SIDE, S.IN_PRICE, S.IN_QTY, S.IN_ORDER_ID) == (0, 1, 2, 3, 4)
     assert (S.IN_SUBMIT, S.IN_CANCEL) == (O.INTENT_NEW, O.INTENT_CANCEL) == (1, 2)

@@ -1,8 +1,9 @@
-"""A strategy kernel places good-till-date orders, icebergs and trailing stops (``intents[j, IN_EXPIRE]`` with
-``TIF_GTD``, ``intents[j, IN_DISPLAY]``, ``intents[j, IN_TRAIL]``: `hft.sim.kernel_api`): on real days the run is the
-one of a Python strategy placing the same orders with ``ctx.submit(..., expire=...)`` / ``display=`` / ``trail=``
-(every decision, order, fill and the run hash), on both engines; orders expired, icebergs filled, trailing stops
-triggered, and the reference engine agrees."""
+"""A strategy kernel places good-till-date orders, icebergs, trailing stops and brackets (``intents[j, IN_EXPIRE]``
+with ``TIF_GTD``, ``intents[j, IN_DISPLAY]``, ``intents[j, IN_TRAIL]``, ``IN_PARENT`` / ``IN_OCO``:
+`hft.sim.kernel_api`): on real days the run is the one of a Python strategy placing the same orders with
+``ctx.submit(..., expire=...)`` / ``display=`` / ``trail=`` (every decision, order, fill and the run hash), on both
+engines; orders expired, icebergs filled, trailing stops triggered, brackets' children filled, and the reference
+engine agrees."""
 
 from __future__ import annotations
 
@@ -12,13 +13,24 @@ import pytest
 from numba import njit
 
 from hft.core.dtypes import BUY, NO_PRICE, SELL
-from hft.core.orders import ORDER_LIMIT, ORDER_STOP, REPORT_EXPIRED, REPORT_TRIGGERED, TIF_GTC, TIF_GTD
+from hft.core.orders import (
+    ORDER_LIMIT,
+    ORDER_MARKET,
+    ORDER_STOP,
+    REPORT_EXPIRED,
+    REPORT_TRIGGERED,
+    TIF_GTC,
+    TIF_GTD,
+    TIF_IOC,
+)
 from hft.sim.kernel_api import (
     AC_NOW,
     AC_POS,
     IN_DISPLAY,
     IN_EXPIRE,
+    IN_OCO,
     IN_ORDER_TYPE,
+    IN_PARENT,
     IN_SUBMIT,
     IN_TIF,
     IN_TRAIL,
@@ -26,6 +38,8 @@ from hft.sim.kernel_api import (
     S_NORD,
     S_PARAMS,
     S_POS,
+    SO_ID,
+    SO_SIDE,
     KernelStrategy,
 )
 from hft.sim.strategy import Strategy
@@ -251,5 +265,66 @@ def test_a_kernels_trailing_stops_are_the_python_strategys_on_binance_ethusdt(et
 
     cfg = parse_replay_config({"engine": "numba", **config})
     ref = from_market_data(ethusdt, TrailProtectNb(), "quote", cfg,
+                           gateway_factory([ethusdt.instrument], "quote", cfg), money).run()
+    agree(ref, k_nb)
+
+
+# --- OCO and bracket links: a kernel names orders it sees ---------------------------------------------------------
+@njit
+def _bracketed(st, ltop, sord, intents):
+    """Flat with nothing working: a `size`-lot buy limit at the bid (the entry). The entry alone (flat): its take
+    profit, a sell limit `edge` ticks above the ask, a child of the entry (`IN_PARENT`: its id, seen in `sord`). The
+    entry and its take profit (flat): the stop, a sell stop `edge` ticks below the bid, a child of the entry paired
+    with the take profit (`IN_OCO`). A position with nothing working: a market order flattens it."""
+    bid, ask = ltop[0], ltop[2]
+    if bid == NO_PRICE or ask == NO_PRICE:
+        return 0
+    n, pos, size, edge = st[S_NORD], st[S_POS], st[S_PARAMS], st[S_PARAMS + 1]
+    intents[0, IN_TIF], intents[0, IN_TRIGGER], intents[0, IN_EXPIRE], intents[0, IN_DISPLAY] = TIF_GTC, 0, 0, 0
+    intents[0, IN_TRAIL], intents[0, IN_OCO], intents[0, IN_PARENT] = 0, 0, 0
+    if n == 0 and pos == 0:
+        intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, BUY, bid, size
+        intents[0, IN_ORDER_TYPE] = ORDER_LIMIT
+    elif n == 0:
+        intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, SELL if pos > 0 else BUY, 0, abs(pos)
+        intents[0, IN_ORDER_TYPE], intents[0, IN_TIF] = ORDER_MARKET, TIF_IOC
+    elif n == 1 and pos == 0 and sord[0, SO_SIDE] == BUY:
+        intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, SELL, ask + edge, size
+        intents[0, IN_ORDER_TYPE], intents[0, IN_PARENT] = ORDER_LIMIT, sord[0, SO_ID]
+    elif n == 2 and pos == 0 and sord[0, SO_SIDE] != sord[1, SO_SIDE]:
+        e, tp = (0, 1) if sord[0, SO_SIDE] == BUY else (1, 0)
+        intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, SELL, 0, size
+        intents[0, IN_ORDER_TYPE], intents[0, IN_TRIGGER] = ORDER_STOP, bid - edge
+        intents[0, IN_PARENT], intents[0, IN_OCO] = sord[e, SO_ID], sord[tp, SO_ID]
+    else:
+        return 0
+    return 1
+
+
+class BracketedNb(KernelStrategy):
+    name = "bracketed"
+    nb_kernel = _bracketed
+    DEFAULTS = {"size": 100_000, "edge": 10}  # noqa: RUF012 - the class attribute KernelStrategy reads
+
+
+@pytest.mark.shared_data
+def test_a_kernels_brackets_agree_on_both_engines_and_the_reference_on_binance_ethusdt(ethusdt):
+    """A kernel's bracket, child by child (`IN_PARENT`, `IN_OCO` naming the orders it sees in `sord`): the numba and
+    the Python engine give the same run, the reference venue and engine agree, and the links ran (children filled:
+    each entered the book for its entry's fills)."""
+    config = {"queue_model": "power_prob_2", "limits": {"max_order_qty": 1_000_000, "max_position": 10_000_000}}
+    k_nb, money = _run(ethusdt, BracketedNb(), "numba", config)
+    k_py, _ = _run(ethusdt, BracketedNb(), "python", config)
+    same(k_nb, k_py)
+    linked = [d for d in k_nb.decision_records if d.accepted and (d.parent or d.oco)]
+    assert sum(1 for d in linked if d.oco) >= 20 and len(linked) >= 40
+    children = {d.order_id for d in linked}  # a child fills only once its entry ended and it entered
+    assert len(set(k_nb.fills["order_id"].tolist()) & children) >= 20
+
+    from hft.sim.reference import from_market_data
+    from hft.sim.replay import gateway_factory, parse_replay_config
+
+    cfg = parse_replay_config({"engine": "numba", **config})
+    ref = from_market_data(ethusdt, BracketedNb(), "quote", cfg,
                            gateway_factory([ethusdt.instrument], "quote", cfg), money).run()
     agree(ref, k_nb)

@@ -39,6 +39,7 @@ from tests.unit.sim.agreement import (
     Chaos,
     Gtd,
     Icebergs,
+    Linked,
     Reader,
     Stops,
     Trailing,
@@ -716,6 +717,257 @@ def test_native_trailing_stops_on_a_real_binance_day_agree():
     (every print moves the held trailing triggers: the numba engine's trade fast path must not skip one)."""
     ref, (nb_s, ref_s) = _real_day_pair(lambda: Trailing(every=25), "trailing")
     assert nb_s.triggered == ref_s.triggered > 50 and nb_s.refused == ref_s.refused
+    assert len(ref.fills) > 50
+
+
+# --- venue-native OCO and bracket orders -------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_native_oco_and_brackets_agree(mode):
+    """A Python strategy placing OCO pairs and brackets held by the L2 venue (entries cancelled after a partial fill
+    or none, children of an entry that took at once, an order paired twice, BAD_LINK refusals) on a
+    seeded stream: the numba engine and the reference the same, array by array; the rules ran (counts)."""
+    made: list[Linked] = []
+    ref, _ = _pair(l2_stream(17, 800), lambda: made.append(Linked()) or made[-1], mode=mode)
+    nb_s, ref_s = made
+    assert (nb_s.oco_cancels, nb_s.released, nb_s.rejected, nb_s.refused) == (
+        ref_s.oco_cancels, ref_s.released, ref_s.rejected, ref_s.refused)
+    assert ref_s.oco_cancels > 20 and ref_s.released > 10 and ref_s.rejected > 0
+    assert ref_s.refused.get("BAD_LINK", 0) > 5
+    assert len(ref.fills) > 20
+
+
+def test_native_oco_and_brackets_the_python_engine_agrees():
+    """The Python engine (`hft.sim.engine.Engine`) passes the links to the venue as the numba engine does: the same
+    run, every array."""
+    from tests.unit.sim.agreement import same
+
+    made: list[Linked] = []
+    py, nb = l2_pair(l2_stream(17, 800), lambda: made.append(Linked()) or made[-1], fees=FeeSchedule(*FEES))
+    same(py, nb)
+    assert made[0].oco_cancels == made[1].oco_cancels > 20 and made[0].released == made[1].released > 10
+
+
+def _linked_state(nb, ref) -> tuple[dict, dict]:
+    """Each venue's orders with their links: order id -> (state, leaves, oco, parent)."""
+    from hft.sim.exchange_l2 import (
+        LIVE_HELD,
+        LIVE_PENDING,
+        LIVE_WORKING,
+        O_ID,
+        O_LEAVES,
+        O_LIVE,
+        O_OCO,
+        O_PARENT,
+    )
+    from hft.sim.reference.venue import Child, Held
+
+    names = {LIVE_WORKING: "working", LIVE_HELD: "held", LIVE_PENDING: "child"}
+    got = {int(r[O_ID]): (names[int(r[O_LIVE])], int(r[O_LEAVES]), int(r[O_OCO]), int(r[O_PARENT]))
+           for r in nb.orders if r[O_LIVE] != 0}
+    want = {}
+    for o in ref.slots:
+        if isinstance(o, Child):
+            want[o.order_id] = ("child", o.qty, o.oco, o.parent)
+        elif isinstance(o, Held):
+            want[o.order_id] = ("held", o.qty, o.oco, 0)
+        elif o is not None:
+            want[o.order_id] = ("working", o.leaves, o.oco, 0)
+    return got, want
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(4))
+def test_l2_venue_with_oco_and_brackets_agrees_step_by_step(seed, mode):
+    """The numba L2 venue against the reference venue, report by report and order by order (state, leaves, links),
+    over a few hundred random steps: depth updates, prints, clears; limits, stops, stop-limits and post-only orders
+    naming random earlier orders as their OCO pair or bracket parent (some the venue refuses: unknown, paired
+    already, a child as a parent, a post-only child), cancels, expiries and replaces."""
+    from hft.core.orders import (
+        ORDER_LIMIT,
+        ORDER_POST_ONLY,
+        REPORT_CANCELED,
+        REPORT_REJECTED,
+        REPORT_REPLACED,
+        TIF_GTC,
+        TIF_IOC,
+    )
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    rng = np.random.default_rng(500 + seed)
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
+    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    ours: list[int] = []
+    kinds: dict[int, int] = {}
+    for t in range(500):
+        now = 1_000 * t
+        side = 1 if rng.random() < 0.5 else -1
+        price = int(rng.integers(90, 111))
+        r = rng.random()
+        if r < 0.35:
+            qty = int(rng.integers(0, 9))
+            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+        elif r < 0.95:
+            qty = int(rng.integers(1, 9))
+            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+        else:
+            got, want = nb.clear(now, 0), ref.clear(now, 0)
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        for k in tuple(x[7] for x in want):
+            kinds[k] = kinds.get(k, 0) + 1
+        got_s, want_s = _linked_state(nb, ref)
+        assert got_s == want_s, (t, "state")
+        r = rng.random()
+        if r < 0.55:
+            otype = int(rng.choice([ORDER_STOP, ORDER_STOP_LIMIT, ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY]))
+            o_side = int(rng.choice([1, -1]))
+            trigger = int(rng.integers(90, 111)) if otype in (ORDER_STOP, ORDER_STOP_LIMIT) else 0
+            px = 0 if otype == ORDER_STOP else int(rng.integers(90, 111))
+            tif = TIF_IOC if rng.random() < 0.1 and otype == ORDER_LIMIT else TIF_GTC
+            held = [o.order_id for o in ref.slots if o is not None]  # mostly orders the venue holds
+            pool = held if held and rng.random() < 0.85 else ours
+            pick = rng.random()
+            oco = int(rng.choice(pool)) if pool and pick < 0.45 else (999 if pick < 0.5 else 0)
+            parent = int(rng.choice(pool)) if pool and 0.35 < pick < 0.8 else 0
+            oid = len(ours) + 1
+            args = (oid, o_side, px, int(rng.integers(1, 6)), otype, tif, trigger)
+            got, want = nb.new(now, *args, oco=oco, parent=parent), ref.new(now, *args, oco=oco, parent=parent)
+            ours.append(oid)
+        elif r < 0.7 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.cancel(now, oid), ref.cancel(now, oid)
+        elif r < 0.75 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.expire(now, oid), ref.expire(now, oid)
+        elif r < 0.8 and ours:
+            oid, px, qty = int(rng.choice(ours)), int(rng.integers(90, 111)), int(rng.integers(1, 6))
+            got, want = nb.replace(now, oid, px, qty), ref.replace(now, oid, px, qty)
+        else:
+            continue
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
+        for k in tuple(x[7] for x in want):
+            kinds[k] = kinds.get(k, 0) + 1
+        got_s, want_s = _linked_state(nb, ref)
+        assert got_s == want_s, (t, "state")
+    # the rules ran: pairs cancelled, children entered, links refused
+    assert kinds.get(REPORT_CANCELED, 0) > 20 and kinds.get(REPORT_REPLACED, 0) > 2
+    assert kinds.get(REPORT_REJECTED, 0) > 100
+
+
+def test_oco_and_bracket_hand_derived():
+    """Hand-derived, both venues: a limit and a stop paired (a partial fill of the limit cancels the stop, after the
+    fill); a stop paired with a limit triggers (TRIGGERED, its fill, then the limit's CANCELED); an order naming one
+    already paired is REJECTED; a bracket entry filled in two parts releases its take profit and stop for the whole
+    (REPLACED, qty = leaves = 4), the take profit's fill cancels the stop; an entry cancelled after 2 of 5 releases
+    its children for 2; an entry cancelled unfilled cancels its children; a child of an unknown entry or of a held
+    child is REJECTED. Links to orders that ended before the new order arrived: the children of an entry that filled
+    whole (or took part and expired) on arrival enter at once for what it filled, those of one that filled nothing
+    are cancelled, an order whose pair's other has ended is cancelled, and an end 16 ends ago is forgotten."""
+    from hft.core.orders import (
+        ORDER_LIMIT,
+        REPORT_ACK,
+        REPORT_CANCELED,
+        REPORT_EXPIRED,
+        REPORT_FILL,
+        REPORT_PARTIAL_FILL,
+        REPORT_REJECTED,
+        REPORT_REPLACED,
+        TIF_GTC,
+        TIF_IOC,
+    )
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(*FEES), 1)
+    ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(*FEES), 1)
+
+    def both(name, *args, **kw):
+        got = [tuple(x) for x in getattr(nb, name)(*args, **kw).tolist()]
+        assert got == [tuple(x) for x in getattr(ref, name)(*args, **kw)], name
+        return [(x[1], x[7], x[3], x[4]) for x in got]  # (order id, kind, qty, leaves)
+
+    both("depth", 0, 1, 100, 10)
+    both("depth", 0, -1, 102, 10)
+    # OCO: sell limit 105 x3 (nothing shown ahead) and sell stop 95 x3
+    assert both("new", 1, 1, -1, 105, 3, ORDER_LIMIT, TIF_GTC) == [(1, REPORT_ACK, 0, 3)]
+    assert both("new", 1, 2, -1, 0, 3, ORDER_STOP, TIF_GTC, 95, oco=1) == [(2, REPORT_ACK, 0, 3)]
+    assert both("new", 1, 3, -1, 0, 3, ORDER_STOP, TIF_GTC, 95, oco=1) == [(3, REPORT_REJECTED, 0, 0)]
+    assert both("trade", 2, 1, 105, 2) == [(1, REPORT_PARTIAL_FILL, 2, 1), (2, REPORT_CANCELED, 0, 0)]
+    # a stop of a pair triggers: market IOC sell 2 at the 100 bid, then the limit cancelled
+    assert both("new", 3, 4, -1, 110, 2, ORDER_LIMIT, TIF_GTC) == [(4, REPORT_ACK, 0, 2)]
+    assert both("new", 3, 5, -1, 0, 2, ORDER_STOP, TIF_GTC, 99, oco=4) == [(5, REPORT_ACK, 0, 2)]
+    assert both("trade", 4, -1, 99, 1) == [(5, REPORT_TRIGGERED, 0, 2), (5, REPORT_FILL, 2, 0),
+                                           (4, REPORT_CANCELED, 0, 0)]
+    # a bracket: buy 100 x4 behind the 10 shown; take profit sell 110 x4, stop sell 90 x4 paired with it
+    assert both("new", 5, 10, 1, 100, 4, ORDER_LIMIT, TIF_GTC) == [(10, REPORT_ACK, 0, 4)]
+    assert both("new", 5, 11, -1, 110, 4, ORDER_LIMIT, TIF_GTC, parent=10) == [(11, REPORT_ACK, 0, 4)]
+    assert both("new", 5, 12, -1, 0, 4, ORDER_STOP, TIF_GTC, 90, parent=10, oco=11) == [(12, REPORT_ACK, 0, 4)]
+    assert both("trade", 6, -1, 100, 12) == [(10, REPORT_PARTIAL_FILL, 2, 2)]  # held children: nothing
+    assert both("trade", 7, -1, 100, 2) == [(10, REPORT_FILL, 2, 0), (11, REPORT_REPLACED, 4, 4),
+                                            (12, REPORT_REPLACED, 4, 4)]
+    assert both("trade", 8, 1, 110, 3) == [(1, REPORT_FILL, 1, 0),  # order 1's last lot: traded through
+                                           (11, REPORT_PARTIAL_FILL, 3, 1), (12, REPORT_CANCELED, 0, 0)]
+    # cancelled after 2 of 5: children for 2
+    assert both("new", 9, 20, 1, 98, 5, ORDER_LIMIT, TIF_GTC) == [(20, REPORT_ACK, 0, 5)]
+    both("new", 9, 21, -1, 120, 5, ORDER_LIMIT, TIF_GTC, parent=20)
+    both("new", 9, 22, -1, 0, 5, ORDER_STOP, TIF_GTC, 80, parent=20, oco=21)
+    assert both("trade", 10, -1, 98, 2) == [(20, REPORT_PARTIAL_FILL, 2, 3)]
+    assert both("cancel", 11, 20) == [(20, REPORT_CANCELED, 0, 0), (21, REPORT_REPLACED, 2, 2),
+                                      (22, REPORT_REPLACED, 2, 2)]
+    # cancelled unfilled: its children cancelled (the second as the first's pair)
+    both("new", 12, 30, 1, 97, 3, ORDER_LIMIT, TIF_GTC)
+    both("new", 12, 31, -1, 130, 3, ORDER_LIMIT, TIF_GTC, parent=30)
+    both("new", 12, 32, -1, 0, 3, ORDER_STOP, TIF_GTC, 70, parent=30, oco=31)
+    assert both("new", 12, 33, -1, 140, 1, ORDER_LIMIT, TIF_GTC, parent=31) == [(33, REPORT_REJECTED, 0, 0)]
+    assert both("cancel", 13, 30) == [(30, REPORT_CANCELED, 0, 0), (31, REPORT_CANCELED, 0, 0),
+                                      (32, REPORT_CANCELED, 0, 0)]
+    assert both("new", 14, 40, -1, 140, 1, ORDER_LIMIT, TIF_GTC, parent=999) == [(40, REPORT_REJECTED, 0, 0)]
+    # an entry that fills whole on arrival (buy 3 taking the 102 ask): its children arrive after its end and enter
+    # at once for what it filled; the stop pairs with the take profit, which then fills and cancels it
+    both("depth", 15, -1, 102, 10)
+    assert both("new", 15, 50, 1, 102, 3, ORDER_LIMIT, TIF_GTC) == [(50, REPORT_ACK, 0, 3), (50, REPORT_FILL, 3, 0)]
+    assert both("new", 15, 51, -1, 111, 3, ORDER_LIMIT, TIF_GTC, parent=50) == [(51, REPORT_ACK, 0, 3),
+                                                                                (51, REPORT_REPLACED, 3, 3)]
+    assert both("new", 15, 52, -1, 0, 3, ORDER_STOP, TIF_GTC, 90, parent=50, oco=51) == [
+        (52, REPORT_ACK, 0, 3), (52, REPORT_REPLACED, 3, 3)]
+    assert both("trade", 16, 1, 111, 3) == [(11, REPORT_FILL, 1, 0),  # order 11's last lot, traded through
+                                            (51, REPORT_FILL, 3, 0), (52, REPORT_CANCELED, 0, 0)]
+    # an order whose pair's other has ended: ACKed, then cancelled by the OCO rule
+    assert both("new", 16, 53, -1, 130, 1, ORDER_LIMIT, TIF_GTC, oco=51) == [(53, REPORT_ACK, 0, 1),
+                                                                             (53, REPORT_CANCELED, 0, 0)]
+    # an IOC entry that took 2 of 5 and expired: its child enters for 2; one that took nothing: its child cancelled
+    both("depth", 17, -1, 102, 2)
+    assert both("new", 17, 60, 1, 102, 5, ORDER_LIMIT, TIF_IOC) == [(60, REPORT_ACK, 0, 5),
+                                                                    (60, REPORT_PARTIAL_FILL, 2, 3),
+                                                                    (60, REPORT_EXPIRED, 0, 0)]
+    assert both("new", 17, 61, -1, 125, 5, ORDER_LIMIT, TIF_GTC, parent=60) == [(61, REPORT_ACK, 0, 5),
+                                                                                (61, REPORT_REPLACED, 2, 2)]
+    assert both("new", 18, 70, 1, 95, 2, ORDER_LIMIT, TIF_IOC) == [(70, REPORT_ACK, 0, 2), (70, REPORT_EXPIRED, 0, 0)]
+    assert both("new", 18, 71, -1, 125, 2, ORDER_LIMIT, TIF_GTC, parent=70) == [(71, REPORT_ACK, 0, 2),
+                                                                               (71, REPORT_CANCELED, 0, 0)]
+    # a child of a held child that ended (cancelled with its entry, order 31) is REJECTED, as while it was held
+    assert both("new", 19, 72, -1, 140, 1, ORDER_LIMIT, TIF_GTC, parent=31) == [(72, REPORT_REJECTED, 0, 0)]
+    # the venue remembers the last 16 ends: an entry 16 ends ago is forgotten, its child REJECTED
+    both("new", 20, 80, 1, 90, 1, ORDER_LIMIT, TIF_GTC)
+    both("cancel", 20, 80)
+    for oid in range(81, 97):
+        both("new", 21, oid, 1, 90, 1, ORDER_LIMIT, TIF_GTC)
+        both("cancel", 21, oid)
+    assert both("new", 22, 97, -1, 120, 1, ORDER_LIMIT, TIF_GTC, parent=80) == [(97, REPORT_REJECTED, 0, 0)]
+    assert both("new", 22, 98, -1, 120, 1, ORDER_LIMIT, TIF_GTC, parent=96) == [(98, REPORT_ACK, 0, 1),
+                                                                               (98, REPORT_CANCELED, 0, 0)]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # one real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_oco_and_brackets_on_a_real_binance_day_agree():
+    """The Binance spot golden's first capture (ETHUSDT 2024-08-08, its config) with a strategy placing OCO pairs and
+    brackets held by the L2 venue: the numba engine and the reference the same, every array, on real prints and
+    depth; the rules ran (OCO / bracket cancels, children released)."""
+    ref, (nb_s, ref_s) = _real_day_pair(lambda: Linked(every=25), "linked")
+    assert (nb_s.oco_cancels, nb_s.released, nb_s.refused) == (ref_s.oco_cancels, ref_s.released, ref_s.refused)
+    assert ref_s.oco_cancels > 50 and ref_s.released > 20
     assert len(ref.fills) > 50
 
 

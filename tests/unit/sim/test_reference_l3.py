@@ -634,3 +634,29 @@ def test_a_trailing_stop_on_the_l3_venue_follows_every_print():
     assert _both(nb, ref, "market", 8, EV_HIDDEN_EXEC, BUY, top, 1, 0) == [
         (REPORT_TRIGGERED, 0, 1, top), (REPORT_TRIGGERED, 0, 1, top), (REPORT_FILL, 1, 0, 101)]
     assert _held(nb, ref) == ({}, {}) and nb.working()[2]["price"] == 3
+
+
+def test_the_l3_venue_rejects_oco_and_bracket_links():
+    """No OCO or bracket orders on the L3 venue (docs/sim.md, "OCO and bracket orders held by the venue"): a limit or
+    stop naming an `oco` or a `parent` is REJECTED by both L3 venues, nothing held; the same order without one is
+    accepted."""
+    from hft.core.orders import ORDER_LIMIT, ORDER_STOP, REPORT_ACK, REPORT_REJECTED, TIF_GTC
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.exchange_l3 import L3Venue
+    from hft.sim.fees import FeeSchedule
+    from hft.sim.reference import Fees
+
+    nb = L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0))
+    ref = L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None)
+    nb.seed_level(BUY, 99, 5)
+    ref.seed(BUY, 99, 5)
+    got = nb.new(1, 1, -1, 101, 2, ORDER_LIMIT, TIF_GTC)
+    assert [tuple(x) for x in ref.new(1, 1, -1, 101, 2, ORDER_LIMIT, TIF_GTC)] == [tuple(x) for x in got.tolist()]
+    assert [int(k) for k in got["kind"]] == [REPORT_ACK]
+    oid = 1
+    for args in ((-1, 102, 2, ORDER_LIMIT, TIF_GTC), (-1, 0, 2, ORDER_STOP, TIF_GTC, 97)):
+        for link in ({"oco": 1}, {"parent": 1}):
+            oid += 1
+            got, want = nb.new(2, oid, *args, **link), ref.new(2, oid, *args, **link)
+            assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()]
+            assert [int(k) for k in got["kind"]] == [REPORT_REJECTED]

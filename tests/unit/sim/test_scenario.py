@@ -225,6 +225,51 @@ EXPECTED = {
          (51.0, "U", "TRIGGERED", 9999, None, 1, None, None),  # 99.90 -> 99.96 -> 99.98 -> 99.99
          (61.0, "U", "FILLED", 9997, 1, 0, "maker", 0)],  # its limit 99.88 -> 99.97: it rested, a crossing add
         (-2, 19994, 0, 3)),
+    # OCO pairs held by the venue (oco: <id>): the file's header derives the trace; the other of a pair is CANCELED
+    # in the same venue step, after the fill (L, S) or after the trigger's reports (T, M)
+    "native_oco.yaml": (
+        [(3.0, "L", "NEW", None, None, 3, None, None),
+         (3.0, "S", "NEW", None, None, 3, None, None),
+         (3.0, "M", "NEW", None, None, 2, None, None),
+         (3.0, "T", "NEW", None, None, 2, None, None),
+         (7.0, "R", "REJECTED", None, None, 0, None, None),  # the venue's: L is paired already
+         (11.0, "L", "PARTIALLY_FILLED", 10005, 2, 1, "maker", 0),
+         (11.0, "S", "CANCELED", None, None, 0, None, None),
+         (21.0, "T", "TRIGGERED", 9999, None, 2, None, None),
+         (21.0, "T", "FILLED", 10000, 2, 0, "taker", 0),
+         (21.0, "M", "CANCELED", None, None, 0, None, None),
+         (30.0, "Q", "REJECTED", None, None, None, None, None)],  # BAD_LINK: M is gone
+        (-4, 40010, 0, 2)),
+    # bracket orders held by the venue (parent: <id>): the file's header derives the trace; a child's REPLACED row
+    # shows the size it entered for (its entry's filled lots)
+    "native_bracket.yaml": (
+        [(3.0, "E", "NEW", None, None, 4, None, None),
+         (3.0, "TP", "NEW", None, None, 4, None, None),
+         (3.0, "SL", "NEW", None, None, 4, None, None),
+         (11.0, "E", "PARTIALLY_FILLED", 10000, 2, 2, "maker", 0),
+         (16.0, "E", "FILLED", 10000, 2, 0, "maker", 0),
+         (16.0, "TP", "REPLACED", 10010, 4, 4, None, None),  # for the whole: 2 + 2
+         (16.0, "SL", "REPLACED", 0, 4, 4, None, None),
+         (26.0, "TP", "PARTIALLY_FILLED", 10010, 3, 1, "maker", 0),
+         (26.0, "SL", "CANCELED", None, None, 0, None, None),
+         (32.0, "F", "NEW", None, None, 5, None, None),
+         (32.0, "TP2", "NEW", None, None, 5, None, None),
+         (32.0, "SL2", "NEW", None, None, 5, None, None),
+         (41.0, "F", "PARTIALLY_FILLED", 9995, 2, 3, "maker", 0),
+         (47.0, "F", "CANCELED", None, None, 0, None, None),
+         (47.0, "TP2", "REPLACED", 10020, 2, 2, None, None),  # for F's 2 filled lots
+         (47.0, "SL2", "REPLACED", 0, 2, 2, None, None),
+         (52.0, "G", "NEW", None, None, 3, None, None),
+         (52.0, "TP3", "NEW", None, None, 3, None, None),
+         (52.0, "SL3", "NEW", None, None, 3, None, None),
+         (62.0, "G", "CANCELED", None, None, 0, None, None),
+         (62.0, "TP3", "CANCELED", None, None, 0, None, None),  # G filled nothing
+         (62.0, "SL3", "CANCELED", None, None, 0, None, None),
+         (72.0, "H", "NEW", None, None, 2, None, None),
+         (72.0, "H", "FILLED", 10002, 2, 0, "taker", 0),
+         (72.0, "K", "NEW", None, None, 3, None, None),  # H has ended: the venue remembers what it filled
+         (72.0, "K", "REPLACED", 10050, 2, 2, None, None)],
+        (5, -49964, 0, 5)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
@@ -444,6 +489,29 @@ def test_native_trailing_refusals_name_their_reason():
     assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
         ("R", "BAD_TRAIL", "submit")]
     assert res["gateway"]["working_buy"] == res["gateway"]["working_sell"] == 0
+
+
+def test_native_oco_and_bracket_refusals_name_their_reason():
+    res = run_file(SCEN / "native_oco.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("Q", "BAD_LINK", "submit")]
+    assert (res["gateway"]["working_buy"], res["gateway"]["working_sell"]) == (0, 1)  # L's last lot
+    res = run_file(SCEN / "native_bracket.yaml")
+    assert res["gateway"]["working_buy"] == 0 and res["gateway"]["working_sell"] == 7  # TP 1, TP2 2, K 2, SL2 2 (held)
+
+
+def test_scenario_links_name_earlier_orders_held_or_plain():
+    base = {"instrument": {"tick_size": 0.01, "lot_size": 1}, "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]}}
+    first = {"t": "1ms", "op": "submit", "id": "a", "side": "sell", "price": 100.05, "qty": 2}
+    stop = {"t": "1ms", "op": "submit", "id": "b", "side": "sell", "type": "stop", "held_by": "venue", "stop": 99.9,
+            "qty": 2}
+    acts = parse_scenario({**base, "actions": [first, {**stop, "oco": "a", "parent": "a"}]}).actions
+    assert (acts[1].oco, acts[1].parent, acts[1].kind) == ("a", "a", "")
+    with pytest.raises(ConfigError, match=r"actions\[1\]\.oco.*the id of an order submitted earlier"):
+        parse_scenario({**base, "actions": [first, {**stop, "oco": "z"}]})
+    emulated = {**stop, "held_by": "emulator", "parent": "a"}
+    with pytest.raises(ConfigError, match=r"actions\[1\]\.parent.*no parent for an emulated order"):
+        parse_scenario({**base, "actions": [first, emulated]})
 
 
 def test_native_iceberg_refusals_name_their_reason():
