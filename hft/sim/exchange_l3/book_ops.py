@@ -39,14 +39,19 @@ from hft.core.dtypes import (
 )
 from hft.core.jit import helper, inline_copy
 from hft.core.orders import (
+    REPORT_CANCELED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
 )
 from hft.sim.exchange_l2 import (
     LIQ_MAKER,
+    LIQ_NONE,
     MODE_PARTIAL_FILL,
 )
 from hft.sim.exchange_l3.layout import (
+    DONE_ROWS,
+    IN_KID,
+    IN_READY,
     IN_REFILL,
     N_OCOL,
     O_DISPLAY,
@@ -54,17 +59,28 @@ from hft.sim.exchange_l3.layout import (
     O_ID,
     O_INBOOK,
     O_KEY,
+    O_KIDS,
     O_LEAVES,
+    O_OCO,
+    O_PARENT,
     O_PRICE,
+    O_QTY,
     O_SHOWN,
     O_SIDE,
+    O_TRIGGER,
     OWN_KEY_BASE,
     OWN_KEY_LIMIT,
     P_CLIPPED,
+    P_DONE,
+    P_DONE_EXEC,
+    P_DONE_ID,
+    P_LINKGEN,
     P_MAKER_BPS_H,
     P_MODE,
     P_MULT,
+    P_NHELD,
     P_NORD,
+    P_NREADY,
     P_NREFILL,
     P_PER_LOT,
     P_POS,
@@ -80,7 +96,7 @@ from hft.sim.exchange_l3.layout import (
     _kernel,
 )
 from hft.sim.fees import fee_money
-from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit_fill
+from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit, emit_fill
 
 
 # ======================================================================= kernels
@@ -226,10 +242,91 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
                 orders[r, O_INBOOK] = IN_REFILL
                 params[P_NREFILL] += 1
     oid = orders[r, O_ID]
+    oco = orders[r, O_OCO]
+    kids = orders[r, O_KIDS] if leaves == 0 else 0
+    got = orders[r, O_EXEC]
     if leaves == 0:
-        _drop_row(orders, params, r)
-    return emit_fill(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty,
-                     leaves, fee, frac, liq)
+        _end(orders, params, r)
+    ok = emit_fill(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty,
+                   leaves, fee, frac, liq)
+    if oco != 0 or kids != 0:  # one column test on the fill path (two on a last fill)
+        ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
+    return ok
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _end(orders, params, r) -> None:
+    """Our order in row `r` ends (filled, cancelled, expired): it leaves the table, and the ring of ended orders
+    remembers its id and filled lots (-1 for a bracket child that ended held), overwriting the oldest."""
+    k = params[P_DONE]
+    params[P_DONE] = (k + 1) & (DONE_ROWS - 1)
+    params[P_DONE_ID + k] = orders[r, O_ID]
+    params[P_DONE_EXEC + k] = -1 if orders[r, O_PARENT] != 0 else orders[r, O_EXEC]
+    _drop_row(orders, params, r)
+
+
+@helper  # inlined into its callers
+def _is_held(orders, r) -> bool:
+    """A held row: a stop waiting for its trigger, or a bracket child (`IN_KID`, `IN_READY`)."""
+    b = orders[r, O_INBOOK]
+    return b >= IN_KID or (b == 0 and orders[r, O_TRIGGER] > 0)
+
+
+@_kernel
+def _remove_row(v, orders, params, r) -> None:
+    """Our order in row `r` ends whatever its state (a cancel, an expiry, the OCO rule): out of the book, its
+    counts kept (`P_NHELD`, `P_NREADY`, `P_NREFILL`), remembered (`_end`)."""
+    b = orders[r, O_INBOOK]
+    if b == 1:
+        delete_v(v, orders[r, O_KEY])
+    elif b == IN_REFILL:
+        params[P_NREFILL] -= 1
+    elif _is_held(orders, r):
+        params[P_NHELD] -= 1
+        if b == IN_READY:
+            params[P_NREADY] -= 1
+    _end(orders, params, r)
+
+
+@helper  # inlined into `_linked`
+def _kids_ready(orders, params, pid, got) -> None:
+    """The bracket entry `pid` has no leaves, having filled `got` lots: each child held for it is ready to enter
+    (`_release`) for at most that many lots (0: it will be cancelled)."""
+    for s in range(params[P_NORD]):
+        if orders[s, O_INBOOK] == IN_KID and orders[s, O_PARENT] == pid:
+            orders[s, O_INBOOK] = IN_READY
+            params[P_NREADY] += 1
+            q = min(orders[s, O_QTY], got)
+            orders[s, O_QTY] = q
+            orders[s, O_LEAVES] = q
+
+
+@helper(outline=True)  # a rare path, called (not inlined) from every path that fills, triggers or ends an order
+def _linked(v, orders, params, out, now, oid, oco, kids, got) -> bool:
+    """What a fill, a trigger or the end of our order `oid` sets off, the one place of the OCO and bracket rules
+    (`hft.sim.exchange_l3`): `oco` (its pair's other, 0: none) is CANCELED and the pair unlinked, and `kids` != 0
+    (an order with no leaves left, having filled `got` lots) readies its bracket children, as does the cancelled
+    other. The other's row leaves the table: ``params[P_LINKGEN]`` counts it, so a caller walking rows or a queue
+    looks again."""
+    ok = True
+    if oco != 0:
+        j = _own_row_by_id(orders, params, oid)
+        if j >= 0:
+            orders[j, O_OCO] = 0
+        k = _own_row_by_id(orders, params, oco)
+        if k >= 0:
+            k_kids = orders[k, O_KIDS]
+            k_got = orders[k, O_EXEC]
+            px = orders[k, O_PRICE]
+            orders[k, O_OCO] = 0
+            _remove_row(v, orders, params, k)
+            params[P_LINKGEN] += 1
+            ok = emit(out, params, now, oco, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
+            if k_kids != 0:
+                _kids_ready(orders, params, oco, k_got)
+    if kids != 0:
+        _kids_ready(orders, params, oid, got)
+    return ok
 
 
 @_kernel
@@ -408,15 +505,20 @@ def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
     """Walk a level's FIFO from node `j` up to (not including) node `stop`: our orders met on the way fill as makers,
     up to `rem` lots in all. Returns (reports fit, lots left)."""
     ok = True
+    lvl = (v.o[OW * j + OC_SIDE] * v.n + v.o[OW * j + OC_PRICE] - v.meta[M_BASE]) if j >= 0 else 0  # its level
     while j >= 0 and j != stop and rem > 0:
         nxt = v.o[OW * j + OC_NEXT]
         key = v.o[OW * j + OC_ID]
         if _is_own(key):
             r = _own_row_by_key(orders, params, key)
+            prv = v.o[OW * j + OC_PREV]
+            gen = params[P_LINKGEN]
             o, used = _maker_take(v, orders, params, out, now, r, rem)
             ok &= o
             rem -= used
-        j = nxt
+            if params[P_LINKGEN] != gen:  # the OCO rule took an order of ours out of the book (maybe `nxt`): the
+                nxt = v.o[OW * prv + OC_NEXT] if prv >= 0 else v.lv_head[lvl]  # walk goes on after `prv`, a
+        j = nxt  # market order (ours before it filled whole and left; `j` did too, or `rem` is 0)
     return ok, rem
 
 

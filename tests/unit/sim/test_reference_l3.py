@@ -40,8 +40,10 @@ from hft.core.orders import (
     ORDER_STOP,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_CANCELED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
+    REPORT_REPLACED,
     REPORT_TRIGGERED,
     TIF_FOK,
     TIF_GTC,
@@ -439,6 +441,18 @@ def test_venue_trailing_stops_agree_step_by_step(seed, resync, mode):
     assert moves >= 5
 
 
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+@pytest.mark.parametrize("resync", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_venue_with_oco_and_brackets_agrees_step_by_step(seed, resync, mode):
+    """As `test_venue_agrees_step_by_step` with many of our new orders naming an OCO pair's other and / or a bracket
+    entry (recent orders of ours, held, working or ended, some never sent; docs/sim.md, "OCO and bracket orders held
+    by the venue"): every report the same in both venues, and the same orders held; the rules ran: market events
+    cancelled the other of a pair and released bracket children (REPLACED) on every seed."""
+    counts = _venue_steps(seed, resync, mode, icebergs=False, trails=seed % 2 == 1, links=True)
+    assert counts["oco_cancels"] >= 2 and counts["released"] >= 2, counts
+
+
 def _held(nb, ref) -> tuple[dict, dict]:
     """Each L3 venue's held stops: order id -> (trigger, limit)."""
     from hft.sim.exchange_l3.layout import O_ID, O_INBOOK, O_PRICE, O_TRIGGER, P_NORD
@@ -448,16 +462,28 @@ def _held(nb, ref) -> tuple[dict, dict]:
     return got, {h.order_id: (h.trigger, h.price) for h in ref.held}
 
 
-def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: bool = False) -> int:
+def _kids(nb, ref) -> tuple[dict, dict]:
+    """Each L3 venue's held bracket children: order id -> (parent, other of its pair)."""
+    from hft.sim.exchange_l3.layout import IN_KID, O_ID, O_INBOOK, O_OCO, O_PARENT, P_NORD
+
+    rows = nb.orders[: int(nb.params[P_NORD])]
+    got = {int(r[O_ID]): (int(r[O_PARENT]), int(r[O_OCO])) for r in rows if r[O_INBOOK] >= IN_KID}
+    return got, {c.order_id: (c.parent, c.oco) for c in ref.kids}
+
+
+def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: bool = False,
+                 links: bool = False) -> int | dict[str, int]:
     """The seeded steps of the step-by-step tests; returns how many icebergs filled more than their display (each
-    was refilled at least once), or with `trails` (most stops trailing), on how many steps a held trigger moved."""
+    was refilled at least once), or with `trails` (most stops trailing), on how many steps a held trigger moved;
+    with `links` (new orders naming an OCO pair's other or a bracket entry), the counts of the CANCELED reports of
+    an order no cancel named and of the REPLACED reports of no replace (the OCO and bracket rules)."""
     from hft.sim.exchange_l2 import EXCHANGE_MODES
     from hft.sim.exchange_l3 import L3Venue
     from hft.sim.fees import FeeSchedule
     from hft.sim.reference import Fees
 
     rng = np.random.default_rng(seed)
-    steps = 400
+    steps = 1_000 if links else 400
     rows = _random_rows(rng, steps) if resync else None
     nb = L3Venue(mode=EXCHANGE_MODES[mode], fees=FeeSchedule(-20, 150, 1), reference=rows)
     ref = L3ReferenceVenue(mode, Fees(-20, 150, 1), 1, rows.tolist() if resync else None)
@@ -468,6 +494,7 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
     ours: list[int] = []
     next_id = 1
     triggered = moves = 0
+    counts = {"oco_cancels": 0, "released": 0}
     display: dict[int, int] = {}  # our icebergs' displays
     filled: dict[int, int] = {}  # ... and their filled lots
     for t in range(steps):
@@ -493,6 +520,10 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
         assert want == got, (t, "market", kind, side, price, qty, oid)
         held_nb, held_ref = _held(nb, ref)
         assert held_nb == held_ref, (t, "held")
+        kids_nb, kids_ref = _kids(nb, ref)
+        assert kids_nb == kids_ref, (t, "kids")
+        counts["oco_cancels"] += sum(1 for x in got if x[7] == REPORT_CANCELED)  # only the rules cancel here
+        counts["released"] += sum(1 for x in got if x[7] == REPORT_REPLACED)
         moves += any(before.get(o, v)[0] != v[0] for o, v in held_ref.items())
         triggered += sum(1 for x in got if x[7] == REPORT_TRIGGERED)  # (held stops: docs/sim.md)
         step_fill: dict[int, int] = {}
@@ -517,7 +548,16 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
             trail = 0
             if trails and rng.random() < (0.8 if trigger else 0.05):  # some bad: < 0, on a limit, a wrong-side limit
                 trail = int(rng.integers(1, 4)) if rng.random() < 0.9 else -1
-            got, want = nb.new(now, *args, shown, trail=trail), ref.new(now, *args, shown, trail=trail)
+            link = {}
+            oid = next_id
+            if links and rng.random() < 0.8:  # recent orders of ours (working, held or ended), or one never sent
+                named = ours[-5:] + [next_id + 7]
+                if rng.random() < 0.6:
+                    link["oco"] = int(rng.choice(named))
+                if rng.random() < 0.6:
+                    link["parent"] = int(rng.choice(named))
+            got = nb.new(now, *args, shown, trail=trail, **link)
+            want = ref.new(now, *args, shown, trail=trail, **link)
             ours.append(next_id)
             next_id += 1
         elif r < 0.6 and ours:
@@ -530,9 +570,15 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
             continue
         assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
         assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
+        assert _kids(nb, ref)[0] == _kids(nb, ref)[1], (t, "kids")
+        if r < 0.6:  # a new order or a cancel: any other order's CANCELED, any REPLACED, is the rules'
+            counts["oco_cancels"] += sum(1 for x in got.tolist() if x[7] == REPORT_CANCELED and x[1] != oid)
+            counts["released"] += sum(1 for x in got.tolist() if x[7] == REPORT_REPLACED)
     assert ref.data == nb.counters()
     assert ref.resync_counters() == nb.resync_counters()
     assert triggered > 5
+    if links:
+        return counts
     if trails:
         return moves
     return sum(1 for o, q in filled.items() if q > display[o])
