@@ -581,7 +581,7 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
             link = {}
             oid = next_id
             if links and rng.random() < 0.8:  # recent orders of ours (working, held or ended), or one never sent
-                named = ours[-5:] + [next_id + 7]
+                named = [*ours[-5:], next_id + 7]
                 if rng.random() < 0.6:
                     link["oco"] = int(rng.choice(named))
                 if rng.random() < 0.6:
