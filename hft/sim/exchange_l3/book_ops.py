@@ -272,7 +272,7 @@ def _is_held(orders, r) -> bool:
     return b >= IN_KID or (b == 0 and orders[r, O_TRIGGER] > 0)
 
 
-@helper  # inlined into its callers: `_linked` (outline) and the cancel / expire operation (no cache entry of its own)
+@helper(outline=True)  # called (not inlined) from `_linked` and the cancel / expire operation: no cache entry
 def _remove_row(v, orders, params, r) -> None:
     """Our order in row `r` ends whatever its state (a cancel, an expiry, the OCO rule): out of the book, its
     counts kept (`P_NHELD`, `P_NREADY`, `P_NREFILL`), remembered (`_end`)."""

@@ -153,13 +153,13 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
         return _with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
     status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
     # icebergs whose shown part the event filled whole: their next parts, at the back of their levels
-    if params[P_NREFILL] > 0 and not _refill(v, orders, cons, params, out, now):
+    if params[P_NREFILL] > 0 and not _refill(v, orders, params, out, now):
         status = V_REPORTS_FULL
     return status
 
 
 @helper  # after a market event that filled an iceberg's shown part: inlined into `market_step_v`
-def _refill(v, orders, cons, params, out, now) -> bool:
+def _refill(v, orders, params, out, now) -> bool:
     """Every iceberg waiting for its refill (`IN_REFILL`), in the order of the table's rows (the order they entered
     the book), shows its next ``min(display, leaves)`` lots at its price: its row moves to the end of the table (it
     is the last to enter the book) and the lots join the BACK of the level's FIFO. A level that cannot hold them
@@ -181,9 +181,9 @@ def _refill(v, orders, cons, params, out, now) -> bool:
             got = orders[r, O_EXEC]
             _end(orders, params, r)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
-            if oco != 0 or kids != 0:  # its links (`_modify`: a kernel, not a copy in each loop's module)
+            if oco != 0 or kids != 0:
                 gen = params[P_LINKGEN]
-                ok &= _modify(v, orders, cons, params, out, now, OP_LINKS, oid, 0, 0, oco, kids, got) == V_OK
+                ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
                 if params[P_LINKGEN] != gen:  # a row before `r` may have left: look again from the first
                     r = 0
             continue
@@ -209,10 +209,10 @@ def _with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, o
     status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
     if status == V_OK and is_print:
         status = _trigger(v, orders, cons, params, out, now, price)
-    if params[P_NREFILL] > 0 and not _refill(v, orders, cons, params, out, now):
+    if params[P_NREFILL] > 0 and not _refill(v, orders, params, out, now):
         status = V_REPORTS_FULL
-    if status == V_OK and params[P_NREADY] > 0:  # (`_modify` releases them: the one copy of `_release`)
-        status = _modify(v, orders, cons, params, out, now, OP_LINKS, 0, 0, 0, 0, 0, 0)
+    if status == V_OK and params[P_NREADY] > 0:
+        status = _release(v, orders, cons, params, out, now)
     return status
 
 
@@ -535,42 +535,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     return V_OK if ok else V_REPORTS_FULL
 
 
-OP_LINKS = -1  # `_modify` (no `OP_*` of `order_step`): what the end of an order sets off, then the release
-
-
 @_kernel
-def _modify(v, orders, cons, params, out, now, op, oid, price, qty, oco, kids, got) -> int:
-    """Every order operation but NEW (`OP_CANCEL`, `OP_EXPIRE`, `OP_REPLACE`), and `OP_LINKS`: what the end of order
-    `oid` sets off (`_linked`: `oco`, `kids`, `got`); then the bracket children made ready (`_release`). One kernel,
-    called from the bodies the engine's loops inline (`order_step_v`, `_refill`), so the link code is compiled once
-    rather than into each loop's module."""
-    if op == OP_REPLACE:
-        status = _replace(v, orders, cons, params, out, now, oid, price, qty)
-    elif op == OP_CANCEL or op == OP_EXPIRE:
-        r = _own_row_by_id(orders, params, oid)
-        if r < 0:  # an expiry of an order already gone says nothing
-            ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
-        else:
-            px = orders[r, O_PRICE]
-            oco = orders[r, O_OCO]
-            kids = orders[r, O_KIDS]
-            got = orders[r, O_EXEC]
-            _remove_row(v, orders, params, r)
-            ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED, px, 0, 0, 0,
-                      LIQ_NONE)
-            if oco != 0 or kids != 0:  # its pair's other cancelled, its children ready
-                ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
-        status = V_OK if ok else V_REPORTS_FULL
-    elif op == OP_LINKS:
-        status = V_OK if _linked(v, orders, params, out, now, oid, oco, kids, got) else V_REPORTS_FULL
-    else:
-        status = V_BAD_OP
-    if status == V_OK and params[P_NREADY] > 0:
-        status = _release(v, orders, cons, params, out, now)
-    return status
-
-
-@helper  # inlined into `_modify`
 def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     r = _own_row_by_id(orders, params, oid)
     # a held stop or bracket child is not replaced
@@ -692,17 +657,40 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
         room = _held_room(v, orders, params, 0, False, 1)
         if room != V_OK:
             return room
-    if op != OP_NEW:
-        return _modify(v, orders, cons, params, out, now, op, oid, price, qty, 0, 0, 0)
-    if is_stop(otype):
-        status = _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger, 0,
-                      trail, oco, parent, 0)
-    else:
-        status = _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price,
-                      trigger, trail, oco, parent, 0)
-    if status == V_OK and params[P_NREADY] > 0:  # a child whose entry had ended: it enters now
-        status = _modify(v, orders, cons, params, out, now, OP_LINKS, oid, 0, 0, 0, 0, 0)
+    status = _op(v, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger, trail, oco,
+                 parent)
+    if status == V_OK and params[P_NREADY] > 0:
+        status = _release(v, orders, cons, params, out, now)
     return status
+
+
+@helper  # inlined into `order_step_v`, its only caller
+def _op(v, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger, trail, oco,
+        parent) -> int:
+    if op == OP_NEW:
+        if is_stop(otype):
+            return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger,
+                        0, trail, oco, parent, 0)
+        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price,
+                    trigger, trail, oco, parent, 0)
+    if op == OP_CANCEL or op == OP_EXPIRE:
+        r = _own_row_by_id(orders, params, oid)
+        if r < 0:  # an expiry of an order already gone says nothing
+            ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+        else:
+            px = orders[r, O_PRICE]
+            oco = orders[r, O_OCO]
+            kids = orders[r, O_KIDS]
+            got = orders[r, O_EXEC]
+            _remove_row(v, orders, params, r)
+            ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED, px, 0, 0, 0,
+                      LIQ_NONE)
+            if oco != 0 or kids != 0:  # its pair's other cancelled, its children ready
+                ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
+        return V_OK if ok else V_REPORTS_FULL
+    if op == OP_REPLACE:
+        return _replace(v, orders, cons, params, out, now, oid, price, qty)
+    return V_BAD_OP
 
 
 @_kernel
