@@ -15,7 +15,9 @@ with it (every message checked against it). This module maps the gateway's comma
   on the wire as the gateway's ticks and lots. A trailing stop (a trail: ``trails_refused``) is not sent: it is
   answered REJECTED at once. FIX 4.4 could carry it (a trailing-stop peg, PegOffsetValue 211), but the counterparty
   the adapter is tested against (`hft.live.fix_exchange`) trails nothing; refused, it is never sent as a plain
-  stop.
+  stop. An OCO or bracket order (an ``oco`` / ``parent`` link: ``links_refused``) is refused the same way: FIX 4.4
+  links orders only in a list (NewOrderList, ContingencyType in 5.0), which the counterparty does not hold, and
+  sent alone it would work unlinked.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
   said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Restated (D) of a held stop →
@@ -205,6 +207,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = 0
         self.trails_refused = 0
+        self.links_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -448,8 +451,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
-            if action == CMD_NEW and int(cmd.trail) != 0:
-                self._refuse_trail(oid)
+            if action == CMD_NEW and (int(cmd.trail) != 0 or int(cmd.oco) != 0 or int(cmd.parent) != 0):
+                self._refuse(oid, int(cmd.trail) != 0)
                 return
             if action == CMD_NEW:
                 clordid = str(oid)
@@ -500,13 +503,18 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
-    def _refuse_trail(self, oid: int) -> None:
-        """A trailing stop is not sent: answered REJECTED at once (nothing on the wire, nothing journaled), counted
-        in ``trails_refused``. FIX 4.4 would carry a trail (PegOffsetValue 211 on a trailing-stop peg), but the
-        counterparty this adapter is tested against trails nothing; a deployment on FIX sends no trail."""
-        self.trails_refused += 1
-        log.warning("fix venue: order %d is a trailing stop: refused (the FIX adapter sends no trailing stops; "
-                    "emulate one in the strategy, hft.sim.ConditionalStrategy)", oid)
+    def _refuse(self, oid: int, trail: bool) -> None:
+        """A trailing stop (`trail`) or a linked order (OCO, bracket) is not sent: answered REJECTED at once (nothing
+        on the wire, nothing journaled), counted in ``trails_refused`` / ``links_refused``. FIX 4.4 would carry a
+        trail (PegOffsetValue 211 on a trailing-stop peg) and links in a list, but the counterparty this adapter is
+        tested against holds neither; a deployment on FIX sends neither (module docstring)."""
+        what = "a trailing stop" if trail else "an OCO / bracket order"
+        if trail:
+            self.trails_refused += 1
+        else:
+            self.links_refused += 1
+        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends none; emulate it in the strategy, "
+                    "hft.sim.ConditionalStrategy)", oid, what)
         if self.loop is not None and self.on_report is not None:
             self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
 
@@ -523,7 +531,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
                 "status_unknown": len(self.unknown), "duplicates": self.duplicates,
-                "trails_refused": self.trails_refused, "store": str(self.store)}
+                "trails_refused": self.trails_refused,
+                "links_refused": self.links_refused, "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

@@ -293,7 +293,9 @@ class PaperVenue:
             self._owners[oid] = (r["acct"], r["strat"], r["sym"], int(r["side"]))
             o, tif = r["opt"], int(r["tif"])
             rows = v.new(now, oid, int(r["side"]), int(r["price"]), int(r["qty"]), int(r["type"]), tif,
-                         int(o["trigger"]), int(o["display"]), int(o["trail"]))  # a stop: held; an iceberg: in part
+                         int(o["trigger"]), int(o["display"]), int(o["trail"]),  # a stop: held; an iceberg: in part
+                         oco=int(o.get("oco", 0)), parent=int(o.get("parent", 0)))  # links (a journal of before
+            # them has none)
             due = gtd_expiry(rows, len(rows), tif, int(r["xt"]), now)
             if due >= 0:  # a GTD order the venue keeps: expired at its time on the venue's clock
                 heapq.heappush(self._expiries, (due, oid))

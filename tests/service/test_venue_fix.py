@@ -175,25 +175,31 @@ def test_gtd_orders_and_icebergs_are_held_by_the_fix_venue(exchange, tmp_path):
     assert v.received() == {*((CMD_NEW, i) for i in range(1, 8)), (CMD_CANCEL, 3)}
 
 
-def test_a_trailing_stop_is_refused_by_the_adapter_without_a_message(exchange, tmp_path):
-    """Its counterparty trails nothing: a trailing stop is answered REJECTED at once, nothing sent or journaled (so
-    never re-sent, and never sent as a plain stop), counted in ``trails_refused``; a limit order after it goes on as
-    usual."""
+def test_trailing_stops_and_linked_orders_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """Its counterparty trails nothing and links nothing: a trailing stop, an order paired with another (``oco``) and a
+    bracket child (``parent``) are each answered REJECTED at once, nothing sent or journaled (so never re-sent, and
+    never sent as a plain order, which would work unlinked), counted in ``trails_refused`` / ``links_refused``; a
+    limit order after them goes on as usual."""
     async def go() -> tuple[list, FixVenue]:
         v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
         reps: list = []
         v.start(asyncio.get_running_loop(), reps.append)
         v.send(OrderCommand(CMD_NEW, 6, None, "ACC1", "s1", "AAPL", -1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF - 100,
                             trail=5))
+        v.send(OrderCommand(CMD_NEW, 7, None, "ACC1", "s1", "AAPL", -1, REF + 100, 1, ORDER_LIMIT, TIF_GTC, 0,
+                            oco=6))
+        v.send(OrderCommand(CMD_NEW, 8, None, "ACC1", "s1", "AAPL", -1, REF + 100, 1, ORDER_LIMIT, TIF_GTC, 0,
+                            parent=6))
         v.send(_cmd(CMD_NEW, 3, REF, 1))
-        await _until(reps, 3)
+        await _until(reps, 5)
         v.close()
         return reps, v
 
     reps, v = asyncio.run(go())
-    assert _kinds(reps, 6) == [(REPORT_REJECTED, 0, 0, 0)]
+    for oid in (6, 7, 8):
+        assert _kinds(reps, oid) == [(REPORT_REJECTED, 0, 0, 0)], oid
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
-    assert v.health()["trails_refused"] == 1
+    assert (v.health()["trails_refused"], v.health()["links_refused"]) == (1, 2)
     assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
 
 
