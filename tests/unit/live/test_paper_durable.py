@@ -18,10 +18,10 @@ from hft.core.dtypes import BUY, SELL
 from hft.core.errors import ConfigError
 from hft.core.orders import (
     CMD_CANCEL,
-    COMMAND_DTYPE,
-    OPTION_NAMES,
     CMD_NEW,
     CMD_REPLACE,
+    COMMAND_DTYPE,
+    OPTION_NAMES,
     ORDER_LIMIT,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
