@@ -524,3 +524,26 @@ def test_a_gtd_order_expires_and_an_iceberg_fills_by_its_floor_at_the_fix_venue_
     reports = wal_reports(home)
     assert reports[gtd] == [REPORT_ACK, REPORT_EXPIRED]
     assert reports[ice] == [REPORT_ACK, REPORT_PARTIAL_FILL, REPORT_FILL]
+
+
+def test_the_exchange_rejects_a_trailing_peg_it_cannot_take(tmp_path):
+    """The test exchange's own check of a trailing stop peg (the adapter never sends these): a sell whose offset is
+    positive, a peg on a limit order, an ExecInst a without PegOffsetValue: each Rejected (ExecType 8) naming the
+    peg; a well-formed one is held (New)."""
+    from hft.live.fix_exchange import Exchange, _message
+
+    ex = Exchange(tmp_path / "orders.jsonl", {"AAPL": REF})
+    base = {"35": "D", "55": "AAPL", "38": 1, "59": "1", "40": "3", "99": REF - 100, "54": "2"}
+    cases = (({"11": "a", "18": "a", "211": 50}, "8"),  # a sell trailing above the market
+             ({"11": "b", "18": "a", "211": -50, "40": "2", "44": REF + 5}, "8"),  # on a limit order
+             ({"11": "c", "18": "a"}, "8"),  # no offset
+             ({"11": "d", "18": "a", "211": -50}, "0"))  # held, its trigger moved to REF - 50
+    for extra, exec_type in cases:
+        fields = {**base, **extra}
+        if fields["40"] == "2":
+            del fields["99"]
+        out = ex._new(_message(fields), "HFT")
+        assert out[0]["150"] == exec_type, (extra, out)
+        if exec_type == "8":
+            assert "trailing stop peg" in out[0]["58"], out
+    assert ex.orders["HFT d"]["stop_px"] == REF - 50 and ex.orders["HFT d"]["held"]
