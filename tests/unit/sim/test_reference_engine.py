@@ -88,6 +88,25 @@ def _pair(ev, make, *, qm="risk_averse", mode="partial_fill", entry=None, resp=N
     return ref, nb
 
 
+def _market_both(nb, ref, rng, now: int, prices: tuple[int, int], depth_p: float, clear_p: float, at) -> np.ndarray:
+    """One seeded random market event at `now` on the numba L2 venue `nb` and the reference `ref`: a depth update
+    (probability `depth_p`, a size from 0), a clear of both sides (`clear_p`), else a print, at a side and a price in
+    `prices`; their reports the same (`at` names the step). Returns the numba venue's reports."""
+    side = 1 if rng.random() < 0.5 else -1
+    price = int(rng.integers(*prices))
+    r = rng.random()
+    if r < depth_p:
+        qty = int(rng.integers(0, 9))
+        got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+    elif r < 1.0 - clear_p:
+        qty = int(rng.integers(1, 9))
+        got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+    else:
+        got, want = nb.clear(now, 0), ref.clear(now, 0)
+    assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (at, "market")
+    return got
+
+
 # --- seeded L2 streams -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("qm", QUEUE_MODELS)
@@ -222,14 +241,7 @@ def test_l2_venue_expiry_agrees_step_by_step():
         ours: list[int] = []
         for t in range(300):
             now = 1_000 * t
-            side, price = (1 if rng.random() < 0.5 else -1), int(rng.integers(96, 105))
-            if rng.random() < 0.5:
-                qty = int(rng.integers(0, 9))
-                got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-            else:
-                qty = int(rng.integers(1, 9))
-                got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-            assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (seed, t, "market")
+            _market_both(nb, ref, rng, now, (96, 105), 0.5, 0.0, (seed, t))
             r = rng.random()
             if r < 0.4:
                 otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT]))
@@ -268,18 +280,7 @@ def test_l2_venue_with_stops_agrees_step_by_step(seed, mode):
     triggered = 0
     for t in range(400):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(96, 105))
-        r = rng.random()
-        if r < 0.5:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (96, 105), 0.5, 0.05, t)
         triggered += int((got["kind"] == REPORT_TRIGGERED).sum())
         r = rng.random()
         if r < 0.45:
@@ -396,18 +397,7 @@ def test_l2_venue_with_icebergs_agrees_step_by_step(seed, mode):
     iceberg_fills = 0
     for t in range(400):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(96, 105))
-        r = rng.random()
-        if r < 0.5:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (96, 105), 0.5, 0.05, t)
         fills = got[np.isin(got["kind"], (REPORT_FILL, REPORT_PARTIAL_FILL))]
         iceberg_fills += sum(int(o) in icebergs for o in fills["order_id"])
         r = rng.random()
@@ -632,19 +622,8 @@ def test_l2_venue_with_trailing_stops_agrees_step_by_step(seed, mode):
     triggered = moved = 0
     for t in range(400):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(90, 111))
-        r = rng.random()
         before = _held_triggers(nb, ref)[0]
-        if r < 0.4:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (90, 111), 0.4, 0.05, t)
         triggered += int((got["kind"] == REPORT_TRIGGERED).sum())
         after, expected = _held_triggers(nb, ref)
         assert after == expected, (t, "held")
@@ -801,18 +780,8 @@ def test_l2_venue_with_oco_and_brackets_agrees_step_by_step(seed, mode):
     kinds: dict[int, int] = {}
     for t in range(500):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(90, 111))
-        r = rng.random()
-        if r < 0.35:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (90, 111), 0.35, 0.05, t)
+        want = got.tolist()
         for k in tuple(x[7] for x in want):
             kinds[k] = kinds.get(k, 0) + 1
         got_s, want_s = _linked_state(nb, ref)
