@@ -88,6 +88,15 @@ def _pair(ev, make, *, qm="risk_averse", mode="partial_fill", entry=None, resp=N
     return ref, nb
 
 
+def _venue_pair(mode: str):
+    """A fresh numba L2 venue and reference L2 venue alike (risk-averse queue, the test fees, 64 slots)."""
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    return (L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64),
+            L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64))
+
+
 def _market_both(nb, ref, rng, now: int, prices: tuple[int, int], depth_p: float, clear_p: float, at) -> np.ndarray:
     """One seeded random market event at `now` on the numba L2 venue `nb` and the reference `ref`: a depth update
     (probability `depth_p`, a size from 0), a clear of both sides (`clear_p`), else a print, at a side and a price in
@@ -270,12 +279,9 @@ def test_l2_venue_with_stops_agrees_step_by_step(seed, mode):
     among them (held, triggered by trades, entered as market / limit orders), cancels (of held stops too) and
     replaces (refused for held stops)."""
     from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, TIF_FOK, TIF_GTC, TIF_IOC
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     triggered = 0
     for t in range(400):
@@ -386,12 +392,9 @@ def test_l2_venue_with_icebergs_agrees_step_by_step(seed, mode):
         TIF_GTC,
         TIF_IOC,
     )
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(100 + seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     icebergs: set[int] = set()
     iceberg_fills = 0
@@ -612,12 +615,9 @@ def test_l2_venue_with_trailing_stops_agrees_step_by_step(seed, mode):
     trailing at 1 to 4 ticks (some with a trail the venue refuses: < 0, on a limit order, a stop-limit's limit on the
     wrong side of its trigger; some with a trail near int64's maximum: they never move), cancels."""
     from hft.core.orders import ORDER_LIMIT, TIF_GTC
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(300 + seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     triggered = moved = 0
     for t in range(400):
@@ -770,12 +770,9 @@ def test_l2_venue_with_oco_and_brackets_agrees_step_by_step(seed, mode):
         TIF_GTC,
         TIF_IOC,
     )
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(500 + seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     kinds: dict[int, int] = {}
     for t in range(500):
