@@ -72,7 +72,6 @@ from hft.core.orders import (
     OPT_TRIGGER,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
-    R_UNSUPPORTED_ORDER_TYPE,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -293,11 +292,6 @@ class LiveEngine:
         trigger, expire, display, trail = opt[OPT_TRIGGER], opt[OPT_EXPIRE], opt[OPT_DISPLAY], opt[OPT_TRAIL]
         self.sent += 1
         coid = self.coid(self.sent)
-        if opt[OPT_OCO] or opt[OPT_PARENT]:  # no OCO / bracket links: the service's venues hold none
-            self.refused += 1
-            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} OCO / bracket order refused: the live "
-                     "service holds no OCO or bracket orders (emulate them: hft.sim.conditional oco / bracket)")
-            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}
@@ -309,6 +303,10 @@ class LiveEngine:
             body["display"] = display
         if trail:  # a trailing stop: the venue moves its trigger toward the prints, `trail` ticks behind them
             body["trail"] = trail
+        if opt[OPT_OCO]:  # paired with that working order: the venue cancels one when the other fills or ends
+            body["oco"] = opt[OPT_OCO]
+        if opt[OPT_PARENT]:  # a bracket child: the venue holds it until that entry has no leaves
+            body["parent"] = opt[OPT_PARENT]
         d = self._decision(*self.client.request("POST", "/orders", body, {"Idempotency-Key": coid}), coid)
         if d.accepted:
             self.own[d.order_id] = side

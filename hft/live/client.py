@@ -46,18 +46,18 @@ class TcpIntakeError(Exception):
 
 def _new_frame(corr: int, flags: int, side: int, otype: int, tif: int, price: int, qty: int, client_order_id: str,
                names: bytes, idempotency_key: str, trigger: int = 0, expire: int = 0, display: int = 0,
-               trail: int = 0) -> bytes:
+               trail: int = 0, oco: int = 0, parent: int = 0) -> bytes:
     """One NEW frame: its head and fixed part in one pack, then the client order id, the account / strategy /
     symbol strings already packed (`names`, the same for a run of frames), the idempotency key and, when any is
-    not 0, the tail of a stop's `trigger`, a GTD order's `expire`, an iceberg's `display` and a trailing stop's
-    `trail` (`frames.new_tail`, at the frame's end)."""
+    not 0, the tail of a stop's `trigger`, a GTD order's `expire`, an iceberg's `display`, a trailing stop's
+    `trail` and the `oco` / `parent` links (`frames.new_tail`, at the frame's end; none when all are 0)."""
     c = client_order_id.encode()
     k = idempotency_key.encode()
     if len(c) > 255 or len(k) > 255:
         v = client_order_id if len(c) > 255 else idempotency_key
         raise ValueError(f"string too long for a frame ({max(len(c), len(k))} bytes > 255): {v[:20]!r}...")
-    tail = (T.new_tail(trigger=trigger, expire=expire, display=display, trail=trail)
-            if trigger or expire or display or trail else b"")
+    tail = (T.new_tail(trigger=trigger, expire=expire, display=display, trail=trail, oco=oco, parent=parent)
+            if trigger or expire or display or trail or oco or parent else b"")  # (a plain frame: no call)
     return (_NEW_HEAD.pack(1 + T.NEW_FIXED.size + 2 + len(c) + len(names) + len(k) + len(tail), T.NEW, corr, flags,
                            side, otype, tif, price, qty)
             + bytes((len(c),)) + c + names + bytes((len(k),)) + k + tail)
@@ -109,15 +109,16 @@ class TcpOrderClient:
     def send_new(self, client_order_id: str, account: str, strategy: str, symbol: str, side: str, qty: int,
                  price: int, order_type: str = "limit", tif: str = "gtc", *, durable: bool = False,
                  idempotency_key: str = "", corr: int | None = None, trigger: int = 0, expire: int = 0,
-                 display: int = 0, trail: int = 0) -> int:
+                 display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> int:
         """Queue a NEW frame; returns its corr id. A ``stop`` (price 0) or ``stop_limit`` order takes `trigger`,
         its trigger price in ticks, and a trailing one `trail`, ticks; a ``gtd`` order `expire`, its expiry time
-        (int ns UTC); an iceberg (a limit or post-only order) `display`, the lots it shows at a time."""
+        (int ns UTC); an iceberg (a limit or post-only order) `display`, the lots it shows at a time; `oco` the
+        order id of the working order it is paired with, `parent` that of its bracket entry."""
         c = self.corr + 1 if corr is None else corr
         self.pending.append(_new_frame(c, T.FLAG_DURABLE if durable else 0, _SIDES[side], _OTYPES[order_type],
                                        _TIFS[tif], price, qty, client_order_id,
                                        T.pack_strings(account, strategy, symbol), idempotency_key, trigger, expire,
-                                       display, trail))
+                                       display, trail, oco, parent))
         return self._corr(corr)  # counted once queued: a refused string takes no corr id
 
     def send_new_many(self, client_order_ids: Sequence[str], account: str, strategy: str, symbol: str,

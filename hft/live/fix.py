@@ -12,10 +12,12 @@ with it (every message checked against it). This module maps the gateway's comma
   venue holds it. A good-till-date order (TIF_GTD) is TimeInForce 6 with its expiry as ExpireTime (126, a
   UTCTimestamp in milliseconds, truncated: never after the order's time) and the venue expires it (Expired →
   EXPIRED); an iceberg's display is MaxFloor (111), the lots the venue shows at a time. Prices and quantities go
-  on the wire as the gateway's ticks and lots. A trailing stop (a trail: ``trails_refused``) is not sent: it is
-  answered REJECTED at once. FIX 4.4 could carry it (a trailing-stop peg, PegOffsetValue 211), but the counterparty
-  the adapter is tested against (`hft.live.fix_exchange`) trails nothing; refused, it is never sent as a plain
-  stop.
+  on the wire as the gateway's ticks and lots. A trailing stop is its stop or stop-limit (StopPx: the trigger at
+  entry) with ExecInst ``a`` (trailing stop peg) and its trail as PegOffsetValue (211), negative for a sell (its
+  trigger trails below the market), positive for a buy: the venue moves the trigger. An OCO or bracket order (an
+  ``oco`` / ``parent`` link: ``links_refused``) is not sent: it is answered REJECTED at once. FIX 4.4
+  links orders only in a list (NewOrderList, ContingencyType in 5.0), which the counterparty does not hold, and
+  sent alone it would work unlinked.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
   said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Restated (D) of a held stop →
@@ -204,7 +206,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = 0
-        self.trails_refused = 0
+        self.links_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -448,8 +450,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
-            if action == CMD_NEW and int(cmd.trail) != 0:
-                self._refuse_trail(oid)
+            if action == CMD_NEW and (int(cmd.oco) != 0 or int(cmd.parent) != 0):
+                self._refuse(oid)
                 return
             if action == CMD_NEW:
                 clordid = str(oid)
@@ -468,6 +470,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                     fields[40], fields[99] = _STOP_ORD_TYPE[otype], int(cmd.trigger)
                     if otype == ORDER_STOP_LIMIT:
                         fields[44] = int(cmd.price)
+                    if int(cmd.trail):  # a trailing stop peg: the venue trails the trigger by PegOffsetValue
+                        fields[18], fields[211] = "a", int(cmd.trail) * (1 if cmd.side == BUY else -1)
                 else:
                     fields[40], fields[44] = "2", int(cmd.price)
                     if int(cmd.order_type) == ORDER_POST_ONLY:
@@ -500,13 +504,13 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
-    def _refuse_trail(self, oid: int) -> None:
-        """A trailing stop is not sent: answered REJECTED at once (nothing on the wire, nothing journaled), counted
-        in ``trails_refused``. FIX 4.4 would carry a trail (PegOffsetValue 211 on a trailing-stop peg), but the
-        counterparty this adapter is tested against trails nothing; a deployment on FIX sends no trail."""
-        self.trails_refused += 1
-        log.warning("fix venue: order %d is a trailing stop: refused (the FIX adapter sends no trailing stops; "
-                    "emulate one in the strategy, hft.sim.ConditionalStrategy)", oid)
+    def _refuse(self, oid: int) -> None:
+        """A linked order (OCO, bracket) is not sent: answered REJECTED at once (nothing on the wire, nothing
+        journaled), counted in ``links_refused``. FIX 4.4 links orders only in a list, which the counterparty this
+        adapter is tested against does not take, and sent alone it would work unlinked (module docstring)."""
+        self.links_refused += 1
+        log.warning("fix venue: order %d is an OCO / bracket order: refused (the FIX adapter sends none; emulate it "
+                    "in the strategy, hft.sim.ConditionalStrategy)", oid)
         if self.loop is not None and self.on_report is not None:
             self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
 
@@ -523,7 +527,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
                 "status_unknown": len(self.unknown), "duplicates": self.duplicates,
-                "trails_refused": self.trails_refused, "store": str(self.store)}
+                "links_refused": self.links_refused, "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

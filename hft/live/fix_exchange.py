@@ -15,7 +15,12 @@ stop-limit (4) with its StopPx (99) is held until the reference is at or through
 at or below), on arrival or when the exchange starts with other prices; it is then triggered and becomes the
 market (3) or limit (4, its Price) order it stood for, matched as any. FIX 4.4 has no ExecType for a trigger
 (Triggered, L, came with FIX 5.0 SP1): it is reported Restated (ExecType D) with ExecRestatementReason 8 (market
-option), LastPx the reference that triggered it. A held
+option), LastPx the reference that triggered it. A trailing stop (ExecInst ``a``, trailing stop peg, with
+PegOffsetValue 211: the trail, negative for a sell, whose trigger trails below the market) is held as a stop; each
+reference price it does not reach (on arrival, when the exchange starts with other prices) moves its StopPx toward
+it, a sell's to ``max(StopPx, reference + offset)``, a buy's to ``min(StopPx, reference + offset)`` (at least 1), a
+stop-limit's Price by as much, without a report (docs/sim.md, "Trailing stops": the simulator's rule, the
+reference standing for the prints). A held
 stop is cancelled as any order; a replace of one is refused (OrderCancelReject). A market order on a symbol without a reference price is rejected. Started
 again with other reference prices, it fills the resting orders that have become marketable at once: the venue
 acting while a client is away (their reports wait in QuickFIX's store until the client logs on and asks for them).
@@ -184,6 +189,9 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
              "cum": 0, "px_sum": 0.0, "status": "0", "sent": [], "seq": 0}
         if ord_type in _STOPS:  # held until the reference reaches its StopPx; a stop is a market order then
             o["stop_px"], o["held"] = float(field_str(m, quickfix.StopPx())), True
+        trailing = "a" in field_str(m, quickfix.ExecInst(), "").split()  # a trailing stop peg, by PegOffsetValue
+        if trailing or m.isSetField(211):
+            o["trail"] = float(m.getField(211)) if m.isSetField(211) else 0.0
         if o["tif"] == _GTD:
             o["expire_time"] = field_str(m, quickfix.ExpireTime(), "")
             o["expire_ns"] = utc_timestamp_ns(o["expire_time"])
@@ -193,6 +201,12 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
         if o["tif"] == _GTD and not o["expire_ns"]:
             o["status"] = "8"
             out = [self._er(o, "8", clordid, **{"103": 99, "58": "TimeInForce 6 (GTD) without an ExpireTime (126)"})]
+        elif "trail" in o and (not trailing or ord_type not in _STOPS or o["trail"] == 0
+                               or (o["trail"] > 0) != (o["side"] == "1")):
+            o["status"] = "8"
+            out = [self._er(o, "8", clordid, **{"103": 99, "58": "a trailing stop peg: expected a stop (OrdType 3 / 4) "
+                                                                 "with ExecInst a and PegOffsetValue (211) not 0, "
+                                                                 "negative for a sell"})]
         elif not 0 < o.get("max_floor", 1) <= o["qty"]:
             o["status"] = "8"
             out = [self._er(o, "8", clordid, **{"103": 99, "58": "MaxFloor (111): expected 0 < MaxFloor <= OrderQty"})]
@@ -205,6 +219,7 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
         else:
             out = [self._er(o, "0", clordid), *self._trigger(o, clordid), *self._match(o, clordid),
                    *self._expire(o, clordid, time.time_ns())]
+            self._follow(o)
         return self._commit(o, out)
 
     def _expire(self, o: dict[str, Any], clordid: str, now_ns: int) -> list[dict[str, Any]]:
@@ -235,6 +250,20 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             return []
         o["held"] = False
         return [self._er(o, "D", clordid, **{"378": _TRIGGERED_REASON, "31": ref, "58": "triggered: StopPx reached"})]
+
+    def _follow(self, o: dict[str, Any]) -> bool:
+        """A held trailing stop the reference did not reach follows it (module docstring); whether it moved."""
+        ref = self.refs.get(o["symbol"])
+        if not o.get("held") or not o.get("trail") or ref is None:
+            return False
+        to = ref + o["trail"]
+        moved = max(o["stop_px"], to) if o["side"] == "2" else max(1.0, min(o["stop_px"], to))
+        if moved == o["stop_px"]:
+            return False
+        if o["price"] is not None:  # a stop-limit's limit keeps its distance to the trigger
+            o["price"] += moved - o["stop_px"]
+        o["stop_px"] = moved
+        return True
 
     def _match(self, o: dict[str, Any], clordid: str, liquidity: int = 2) -> list[dict[str, Any]]:
         """Fills while the order is marketable (module docstring), each with its LastLiquidityInd (851: 2 removed
@@ -331,7 +360,7 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
                 if o["status"] in _OPEN:
                     triggered = self._trigger(o, o["current"])  # a held stop the new reference reached: it takes
                     fills = triggered + self._match(o, o["current"], 2 if triggered else 1)  # (else it rested)
-                    if fills:
+                    if self._follow(o) or fills:  # (a trailing stop moved: saved, no report)
                         out += [(o["sender"], r) for r in self._commit(o, fills)]
         return out
 

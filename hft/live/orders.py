@@ -21,6 +21,7 @@ from hft.core.orders import (
     INTENT_KIND_NAMES,
     INTENT_NEW,
     INTENT_REPLACE,
+    OPTION_NAMES,
     ORDER_TYPE_NAMES,
     R_GATEWAY_DISABLED,
     R_KEY_REUSED,
@@ -60,7 +61,10 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     API's times are all ns: a view's ``ts``, a limit's ``window_ns``), which the venue expires it at; a limit or
     post-only order may take `display` (lots), an iceberg showing that many at a time; the gateway's ``risk.tifs``
     must list ``gtd``. A ``stop`` / ``stop_limit`` may take `trail` (ticks): a trailing stop, its trigger following
-    the prints at that distance (docs/sim.md, "Trailing stops")."""
+    the prints at that distance (docs/sim.md, "Trailing stops"). `oco` names (by its order id) a working order this
+    one is paired with, one cancelling the other, and `parent` a working order this one is a bracket child of, held
+    by the venue until its parent has no leaves (docs/sim.md, "OCO and bracket orders held by the venue"; the
+    gateway checks both: BAD_LINK). The optional fields are `hft.core.orders.OPTION_NAMES`, in that order."""
 
     client_order_id: str
     account: str
@@ -75,6 +79,11 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     expire: int | UnsetType = UNSET
     display: int | UnsetType = UNSET
     trail: int | UnsetType = UNSET
+    oco: int | UnsetType = UNSET
+    parent: int | UnsetType = UNSET
+
+
+assert NewOrder.__struct_fields__[-len(OPTION_NAMES):] == OPTION_NAMES  # the options end the body, in their order
 
 
 class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
@@ -161,8 +170,7 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
                                *LimitsUpdate.__struct_fields__, "jti", "revoked", "exp", *(f"limits.{lim.key}" for lim in LIMITS),
-                               "$body", "order_id", "Idempotency-Key", "oco",
-                               "parent"))  # (oco, parent: TCP's tail, refused)
+                               "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
 
@@ -217,22 +225,11 @@ def decode_new(body: bytes) -> NewOrder:
     else:
         known += 1
         strings += 1
-    if o.trigger is UNSET:
-        o.trigger = 0
-    else:
-        known += 1
-    if o.expire is UNSET:
-        o.expire = 0
-    else:
-        known += 1
-    if o.display is UNSET:
-        o.display = 0
-    else:
-        known += 1
-    if o.trail is UNSET:
-        o.trail = 0
-    else:
-        known += 1
+    for name in OPTION_NAMES:
+        if getattr(o, name) is UNSET:
+            setattr(o, name, 0)
+        else:
+            known += 1
     if body.count(b":") > known:  # `unique_keys`'s own first test, here to spare the call on the order path
         try:
             J.unique_keys(body, known, 2 * (known + strings))
@@ -256,18 +253,14 @@ def _option(o: NewOrder, name: str, allowed: bool, required: bool, order: str, o
 
 
 def check_new(o: NewOrder) -> NewOrder:
-    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (a `trigger`,
-    `expire`, `display` or `trail` left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not
-    after its clock is BAD_EXPIRE, a display not below the quantity or off the lot BAD_DISPLAY, a trail off the tick
-    or a trailing stop-limit's limit on the wrong side of its trigger BAD_TRAIL (422)."""
-    if o.trigger is UNSET:
-        o.trigger = 0
-    if o.expire is UNSET:
-        o.expire = 0
-    if o.display is UNSET:
-        o.display = 0
-    if o.trail is UNSET:
-        o.trail = 0
+    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (an optional
+    field left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not after its clock is
+    BAD_EXPIRE, a display not below the quantity or off the lot BAD_DISPLAY, a trail off the tick or a trailing
+    stop-limit's limit on the wrong side of its trigger BAD_TRAIL, a link to no working order of the same account,
+    strategy and symbol (or a child of a type no child may be) BAD_LINK (422)."""
+    for name in OPTION_NAMES:
+        if getattr(o, name) is UNSET:
+            setattr(o, name, 0)
     if not 0 < len(o.client_order_id) <= 64:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
     if o.qty <= 0:
@@ -293,6 +286,8 @@ def check_new(o: NewOrder) -> NewOrder:
             "an iceberg's display", "lots")
     _option(o, "trail", stop, False, f"a {o.order_type} order", "on stop and stop_limit", "a trailing stop's trail",
             "ticks")
+    _option(o, "oco", True, False, "", "", "the order id of a working order to pair with", "an order id")
+    _option(o, "parent", True, False, "", "", "the order id of a working bracket entry", "an order id")
     return o
 
 
@@ -418,9 +413,8 @@ def replace_key(account: str, idem: str | None, order_id: int, client_order_id: 
 def new_intent(o: NewOrder, key: int, now: int) -> tuple:
     """The ``typed_intent_v1`` tuple of a validated new order."""
     return typed_intent_v1(INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
-                           _OTYPE[o.order_type], _TIF[o.tif], now, 0, 0 if o.trigger is UNSET else o.trigger,
-                           0 if o.expire is UNSET else o.expire, 0 if o.display is UNSET else o.display,
-                           0 if o.trail is UNSET else o.trail)
+                           _OTYPE[o.order_type], _TIF[o.tif], now, 0, *(0 if (v := getattr(o, n)) is UNSET else v
+                                                                        for n in OPTION_NAMES))
 
 
 def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: int, now: int) -> tuple:
@@ -442,7 +436,7 @@ _REASON_FIELD = {
     "SELF_MATCH": "price",  # the price would cross one of the strategy's own resting orders
     "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
     "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "BAD_TRIGGER": "trigger", "UNSUPPORTED_TIF": "tif",
-    "BAD_EXPIRE": "expire", "BAD_DISPLAY": "display", "BAD_TRAIL": "trail",
+    "BAD_EXPIRE": "expire", "BAD_DISPLAY": "display", "BAD_TRAIL": "trail", "BAD_LINK": "oco, parent",
     "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
     "STRATEGY_CANCEL_ONLY": "strategy", "STRATEGY_DISABLED": "strategy",  # the strategy's mode (an admin's)
 }

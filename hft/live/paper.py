@@ -56,7 +56,7 @@ import heapq
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
+    EXEC_REPORT_DTYPE,
     MARKET_BOOK,
     MARKET_DEPTH,
     MARKET_TRADE,
@@ -80,6 +81,7 @@ from hft.core.orders import (
 )
 from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand, report_from_row
+from hft.gateway.records import commands_from_array
 from hft.live.paper_journal import Journal
 from hft.live.venue import VenueContext
 from hft.sim.replay import build_venue, load_replay_config
@@ -220,13 +222,13 @@ class PaperVenue:
             self.journal.append({"op": "day", "wall": self._t0_wall, "exch": self._t0_exch, "speed": self.speed,
                                  "data": self.identity})
 
-    def _journal(self, r: dict[str, Any]) -> None:
-        """Write `r` to the journal and flush it before it is applied; when the disk refuses it: nothing applied,
-        the service halted, an OSError raised."""
+    def _journal(self, *recs: dict[str, Any]) -> None:
+        """Write `recs` to the journal and flush them (one write, one fsync) before any is applied; when the disk
+        refuses them: nothing applied, the service halted, an OSError raised."""
         if self.journal is None:
             return
         try:
-            self.journal.append(r)
+            self.journal.append_many(recs)
         except OSError as exc:
             first = not self.journal_error
             self.journal_error = f"{exc.strerror or exc}"
@@ -234,8 +236,10 @@ class PaperVenue:
                 log.error("paper venue journal %s refused a record (%s): not applied; the service is halted",
                           self.journal.path, self.journal_error)
             self._halt()
-            raise OSError(exc.errno, f"paper venue journal {self.journal.path}: {self.journal_error}: the {r['op']} "
-                          f"of order {r['id']} was not applied") from None
+            what = (f"the {recs[0]['op']} of order {recs[0]['id']}" if len(recs) == 1 else
+                    f"{len(recs)} commands (orders {recs[0]['id']} to {recs[-1]['id']})")
+            raise OSError(exc.errno, f"paper venue journal {self.journal.path}: {self.journal_error}: {what} "
+                          "not applied") from None
         if self.journal_error:
             log.warning("paper venue journal %s writes again", self.journal.path)
         self.journal_error = ""
@@ -257,13 +261,42 @@ class PaperVenue:
     def send(self, cmd: OrderCommand) -> None:
         """Journal the command (raises OSError, nothing applied, when the journal refuses it), then apply it."""
         self.sent += 1
+        r = self._record(cmd, set())
+        if r is None:
+            return
+        self._journal(r)
+        self._apply(r)
+
+    def send_array(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
+                   symbols: Sequence[str]) -> np.ndarray:
+        """A writer step's commands (COMMAND_DTYPE rows, names by index): journaled together, one write and one
+        fsync, before any is applied (raises OSError, none applied, when the journal refuses them), then applied
+        in order, as `send` applies one. An order that reached the venue after its GTD expiry is expired after the
+        step's last command (its journal record after theirs, as a rebuild replays it). The reports come through
+        ``on_report``: none is returned here."""
+        self.sent += len(cmds)
+        batch: set[int] = set()
+        recs = [r for r in (self._record(c, batch) for c in commands_from_array(cmds, accounts, strategies, symbols))
+                if r is not None]
+        self._journal(*recs)
+        for r in recs:
+            self._apply(r, expire_due=False)
+        self._expire_until(self.exch_now)
+        return np.zeros(0, EXEC_REPORT_DTYPE)
+
+    def _record(self, cmd: OrderCommand, batch: set[int]) -> dict[str, Any] | None:
+        """The journal record of a command at the venue's time and feed position, or None: not an operation, or a
+        new order with an id received already (this day, or earlier in `batch`, the ids of the commands journaled
+        with it): never executed twice (`hft.live.venue`)."""
         action, oid = int(cmd.action), int(cmd.order_id)
         op = _OPS.get(action)
         if op is None:
-            return
-        if action == CMD_NEW and oid in self._received:  # a repeated id: never executed twice (`hft.live.venue`)
-            self.duplicates += 1
-            return
+            return None
+        if action == CMD_NEW:
+            if oid in self._received or oid in batch:
+                self.duplicates += 1
+                return None
+            batch.add(oid)
         self._anchor()
         r: dict[str, Any] = {"op": op, "id": oid, "pos": self.i, "t": self.exch_now}
         if action == CMD_NEW:
@@ -272,12 +305,12 @@ class PaperVenue:
                      xt=self.exch_at(int(cmd.expire)), acct=cmd.account, strat=cmd.strategy, sym=cmd.symbol)
         elif action == CMD_REPLACE:
             r.update(price=int(cmd.price), qty=int(cmd.qty))
-        self._journal(r)
-        self._apply(r)
+        return r
 
-    def _apply(self, r: dict[str, Any]) -> None:
+    def _apply(self, r: dict[str, Any], expire_due: bool = True) -> None:
         """Apply one journaled operation at the venue's time: the one place a command or an expiry acts, live
-        and in the rebuild."""
+        and in the rebuild; a GTD order that arrives at or after its expiry is expired at once when `expire_due`
+        (else by the caller, after the records journaled with it)."""
         op, oid, v, now = r["op"], int(r["id"]), self.venue, self.exch_now
         due = -1
         if op == "expire":
@@ -293,7 +326,9 @@ class PaperVenue:
             self._owners[oid] = (r["acct"], r["strat"], r["sym"], int(r["side"]))
             o, tif = r["opt"], int(r["tif"])
             rows = v.new(now, oid, int(r["side"]), int(r["price"]), int(r["qty"]), int(r["type"]), tif,
-                         int(o["trigger"]), int(o["display"]), int(o["trail"]))  # a stop: held; an iceberg: in part
+                         int(o["trigger"]), int(o["display"]), int(o["trail"]),  # a stop: held; an iceberg: in part
+                         oco=int(o.get("oco", 0)), parent=int(o.get("parent", 0)))  # links (a journal of before
+            # them has none)
             due = gtd_expiry(rows, len(rows), tif, int(r["xt"]), now)
             if due >= 0:  # a GTD order the venue keeps: expired at its time on the venue's clock
                 heapq.heappush(self._expiries, (due, oid))
@@ -307,7 +342,7 @@ class PaperVenue:
         else:
             raise ValueError(f"op {op!r}: expected new, cancel, replace or expire")
         self._deliver(rows)
-        if 0 <= due <= now and not self._replaying:  # reached the venue at or after its expiry: EXPIRED now
+        if 0 <= due <= now and expire_due and not self._replaying:  # reached the venue at or after its expiry
             self._expire_until(now)
 
     def exch_at(self, wall_ns: int) -> int:
@@ -446,7 +481,8 @@ class PaperVenue:
                 "orders_sent": self.sent, "reports": self.n_reports, "fills": self.fills,
                 "last_trade": self.last_trade, "expired_unknown": self.expired_unknown,
                 "duplicates": self.duplicates, "gtd_pending": len(self._gtd_working), "gtd_expired": self.expired,
-                "journal": None if j is None else {"path": str(j.path), "records": j.records, "failures": j.failures,
+                "journal": None if j is None else {"path": str(j.path), "records": j.records, "writes": j.writes,
+                                                   "failures": j.failures,
                                                    "failing": self.journal_error or None, "torn_bytes": j.torn},
                 "new_day": self.session_restarts, "rebuilt": self.rebuilt or None,
                 "day_start": {"wall_ns": self._t0_wall, "exchange_ns": self._t0_exch}}

@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ class Journal:
         self.records = 0  # records in the file (read + appended)
         self.torn = 0  # bytes of a cut last record removed on open
         self.failures = 0  # appends refused (the file left as it was)
+        self.writes = 0  # appends made (each one write and one fsync, of one record or several)
         self._fd = -1
         self._size = 0
 
@@ -95,7 +97,15 @@ class Journal:
     def append(self, rec: dict[str, Any]) -> None:
         """Write `rec` and flush it to disk; on failure (ENOSPC, EFBIG, EIO…) cut the file back to its last whole
         record and raise the OSError."""
-        line = _line(rec)
+        self.append_many((rec,))
+
+    def append_many(self, recs: Sequence[dict[str, Any]]) -> None:
+        """Write `recs` with one ``write(2)`` and flush them with one ``fsync``: all or none (on failure the file is cut
+        back to its last whole record before them and the OSError raised). A crash in the middle may leave the
+        first of them whole: each is a record of its own, which the caller had not applied yet either way."""
+        if not recs:
+            return
+        line = b"".join(map(_line, recs))
         try:
             n = os.pwrite(self._fd, line, self._size)
             if n != len(line):
@@ -108,7 +118,8 @@ class Journal:
                 os.ftruncate(self._fd, self._size)
             raise
         self._size += len(line)
-        self.records += 1
+        self.records += len(recs)
+        self.writes += 1
 
     def close(self) -> None:
         if self._fd >= 0:

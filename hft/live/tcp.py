@@ -23,7 +23,7 @@ Client → server:
   optional tail (`hft.live.frames.new_strings`): none; ``trigger i64`` alone (8 bytes: a stop's, as first
   defined); or the counted tail ``count u8`` then ``count`` i64 fields in the order ``trigger`` (ticks),
   ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's),
-  ``oco`` and ``parent`` (order ids, an OCO / bracket link: not taken live, 400 BAD_INPUT naming the field) — the
+  ``oco`` and ``parent`` (order ids: the order it is paired with, a bracket child's entry) — the
   fields not sent are 0, and a further optional field is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
   always was (the column-wise scan takes those; one with a tail goes through the per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
@@ -499,10 +499,6 @@ class IntakeProtocol(asyncio.Protocol):
             account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0, expire: int = 0,
             display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> None:
         try:
-            for name, link in (("oco", oco), ("parent", parent)):  # no OCO / bracket links (docs/live.md)
-                if link:
-                    raise O.BadInput(name, f"expected no {name} (the live service holds no OCO or bracket orders: "
-                                           f"emulate them with hft.sim.conditional), was {link}")
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
             if otype not in ORDER_TYPE_NAMES:
@@ -511,7 +507,7 @@ class IntakeProtocol(asyncio.Protocol):
                 raise O.BadInput("tif", f"expected one of {sorted(TIF_NAMES)}, was {tif}")
             o = O.check_new(O.NewOrder(coid, account, strategy, symbol, _SIDE[side], qty, price,
                                        ORDER_TYPE_NAMES[otype], TIF_NAMES[tif], trigger, expire,  # type: ignore[arg-type]
-                                       display, trail))
+                                       display, trail, oco, parent))
             if not self.grant.allows(account, strategy):
                 self.refuse(corr, 403, {"error": "FORBIDDEN", "reason": f"token {self.grant.subject!r} may not "
                                                                         f"trade as {account}/{strategy}"})

@@ -6,9 +6,9 @@ are returned, later ones come through ``on_report``).
 
 - `LoopbackVenue` (adapter ``loopback``): an exchange stand-in on the same machine. ``fill`` mode fills every new
   order in full at its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working
-  until cancelled (across a restart of the service too: its journal says which still rest). It holds no stops
-  and, in ``rest`` mode, no GTD orders (no book to trigger them, no clock to expire them): it rejects them, its
-  journal saying why; an iceberg fills (``fill``) or rests (``rest``) whole; a replace of a
+  until cancelled (across a restart of the service too: its journal says which still rest). It holds no stops,
+  no OCO or bracket orders and, in ``rest`` mode, no GTD orders (no book to trigger them, no fills of its own
+  to end a pair or an entry, no clock to expire them): it rejects them, its journal saying why; an iceberg fills (``fill``) or rests (``rest``) whole; a replace of a
   resting order takes its new price and open size (REPLACED), of any other is refused (REPLACE_REJECTED). It has
   no book: its reference price of a symbol is the price of its last fill there, and a market order fills at it
   (a symbol it never filled has none: the market order is rejected, the journal saying why). It keeps its own
@@ -137,15 +137,16 @@ def _fill(cmds: np.ndarray, bits: np.ndarray, reps: np.ndarray, sizes: np.ndarra
     """New orders (COMMAND_DTYPE) acknowledged and filled at once: their ids set in the `bits` bitmap, their
     ack and fill rows written into `reps` (two per order, zeroed), their journal lines (`_lines`) returned with
     status 0. Nothing changes when the status is `_GROW` (an id at or past the bitmap: the third value),
-    `_REFUSED` (not a new order, a market order (no limit price to fill at), a stop (rejected one by one), an id
-    negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
+    `_REFUSED` (not a new order, a market order (no limit price to fill at), a stop or a linked order (rejected
+    one by one), an id negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
     `sizes`, the registries' lengths)."""
     n = cmds.shape[0]
     none = np.empty(0, np.uint8)
     hi = 0
     for i in range(n):
         c = cmds[i]
-        if c.action != CMD_NEW or c.order_type == ORDER_MARKET or is_stop(c.order_type) or c.order_id < 0:
+        if (c.action != CMD_NEW or c.order_type == ORDER_MARKET or is_stop(c.order_type) or c.oco != 0
+                or c.parent != 0 or c.order_id < 0):
             return none, _REFUSED, 0
         if not (0 <= c.account < sizes[0] and 0 <= c.strategy < sizes[1] and 0 <= c.symbol < sizes[2]):
             return none, _UNKNOWN_NAME, 0
@@ -412,6 +413,7 @@ class LoopbackVenue:
             fill = self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK)
             price = int(cmd.price)
             held = ("a stop" if is_stop(int(cmd.order_type)) else
+                    "an OCO / bracket order" if int(cmd.oco) != 0 or int(cmd.parent) != 0 else
                     "a good-till-date order resting" if int(cmd.tif) == TIF_GTD and not fill else "")
             if held:  # no book to trigger it, no clock to expire it: never filled as something else
                 self._orders[oid] = (cmd.account, cmd.strategy, cmd.symbol, int(cmd.side), 0, int(cmd.qty), False)

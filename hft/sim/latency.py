@@ -13,6 +13,10 @@ evaluated by the jitted `latency_ns(model, t_ns, draw)`:
 Feed latency can instead come from the data's own local timestamps (see `feed_local_times`). The venue's own
 clock, when the data's exchange times step back, is `venue_times` (the running maximum).
 
+Commands leave the gateway on one session and reach the venues in the order sent (`session_arrival`): a command
+whose drawn entry latency would bring it before the one sent before it arrives with that one instead, after it (a
+TCP connection delivers in order; a random or recorded latency must not let a bracket child overtake its entry).
+
 Bounds (every model is built by the constructors below, which refuse anything else with a `ConfigError`): a
 latency is within ``0..MAX_LATENCY_NS`` (2**60 ns, 36 years); a recorded series' times may be any int64 (the
 interpolation subtracts them in uint64). With the engine's event times within ``±MAX_TIME_NS`` (both from the
@@ -94,6 +98,13 @@ def latency_ns(model: LatencyModel, t_ns: int, draw: int) -> int:
     if model.params[0] == LAT_CONSTANT:
         return model.params[1]
     return _latency_drawn(model, t_ns, draw)
+
+
+@helper(pure=True)
+def session_arrival(arrival: int, last: int) -> int:
+    """The venue arrival of a command whose entry latency brings it at `arrival`, the one sent before it having
+    arrived at `last`: never before it (module docstring). The engines' one rule (the reference restates it)."""
+    return arrival if arrival > last else last
 
 
 def latency_of(model: LatencyModel, t_ns: int, draw: int) -> int:

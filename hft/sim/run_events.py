@@ -43,7 +43,7 @@ from hft.core.orders import (
 )
 from hft.gateway.intents import TypedIntentEnvelope, report_from_row, typed_intent_v1  # not the lazy package
 from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal
-from hft.sim.latency import latency_of
+from hft.sim.latency import latency_of, session_arrival
 from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
 from hft.sim.strategy import OrderState, OrderUpdate
 from hft.sim.venue_common import CMD_EXPIRE, gtd_expiry
@@ -121,8 +121,9 @@ def sink(eng: RunEngine, record: Any) -> None:
 def put_nowait(eng: RunEngine, cmd: Any) -> None:
     """The gateway's dispatcher (step 7): the command travels to the venue (entry latency, drawn per command)."""
     now = eng.clock.now_ns()
-    arrival = now + latency_of(eng.cfg.entry, now, eng._n_entry)
+    arrival = session_arrival(now + latency_of(eng.cfg.entry, now, eng._n_entry), eng._cmd_at)
     eng._n_entry += 1
+    eng._cmd_at = arrival
     eng._push(arrival, PRI_EXCH_ARRIVAL, ("cmd", cmd))
     eng._order_rows.append(ORDER_LOG.pack(ts=now, order_id=cmd.order_id, price=cmd.price, qty=cmd.qty,
                                           action=cmd.action, side=cmd.side, order_type=cmd.order_type, tif=cmd.tif))

@@ -73,6 +73,7 @@ class RunEngine(Protocol):
     _seq: int
     _key: int
     _n_entry: int
+    _cmd_at: int  # the venue arrival of the last command sent (`hft.sim.latency.session_arrival`)
     _n_resp: int
     _extra_sink: Callable[[Any], None] | None
     _back: EngineRef  # the gateway's weak way back to the engine (dispatcher, sink)
@@ -187,6 +188,7 @@ def setup(eng: RunEngine, legs: list[LegInput], gateway_factory: Callable[..., A
     eng.heap = []
     eng._seq = 0
     eng._n_entry = 0
+    eng._cmd_at = 0
     eng._n_resp = 0
     eng._key = 0
     eng.live_orders = {}
@@ -248,6 +250,7 @@ def continue_from(eng: RunEngine, prev: RunEngine) -> None:
     for leg, old in zip(eng.legs, prev.legs, strict=True):
         leg.position, leg.cash, leg.fees, leg.fee_frac = old.position, old.cash, old.fees, old.fee_frac
     eng._key, eng._n_entry, eng._n_resp, eng._seq = prev._key, prev._n_entry, prev._n_resp, prev._seq
+    eng._cmd_at = prev._cmd_at
 
 
 def end_session(eng: RunEngine) -> int:

@@ -36,7 +36,7 @@ from hft.sim.replay import build_engine, parse_replay_config
 from hft.sim.strategy_loader import make as make_strategy
 
 KNOWN = {
-    "L2 replay (mm)": "2c890368de188a0615ca2f9890924d4b fills=419 cash=100247 fees=-706 fee_frac=974540 position=-1",
+    "L2 replay (mm)": "63fbe05fc102ce2b7de890610bc16f97 fills=419 cash=100247 fees=-706 fee_frac=974540 position=-1",
     "L3 replay (mm)": "e92158cf1e287c87955d503364feb891 fills=26 cash=17 fees=-1 fee_frac=998480 position=0",
 }
 _CONFIG = {

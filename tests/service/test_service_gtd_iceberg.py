@@ -70,9 +70,9 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
                             (order("b8", price=low, qty=4, symbol=sym, display="2"), "display"),
                             # a trail only on a stop / stop-limit (docs/sim.md, "Trailing stops")
                             (order("b11", price=low, qty=1, symbol=sym, trail=5), "trail"),
-                            # no OCO / bracket orders live ("OCO and bracket orders held by the venue")
-                            (order("b12", price=low, qty=1, symbol=sym, oco=3), "oco"),
-                            (order("b13", price=low, qty=1, symbol=sym, parent=3), "parent")):
+                            # a link is an order id ("OCO and bracket orders held by the venue")
+                            (order("b12", price=low, qty=1, symbol=sym, oco=-3), "oco"),
+                            (order("b13", price=low, qty=1, symbol=sym, parent="3"), "parent")):
             code, d = _post(srv, body)
             assert code == 400 and d["error"] == "BAD_INPUT" and field in d["field"], (body, code, d)
         code, d = _post(srv, order("b9", price=low, qty=1, symbol=sym, tif="gtd", expire=time.time_ns() - S))
@@ -131,8 +131,8 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
             e = c.recv()
             assert (e["type"], e["corr"], e["status"], e["error"]) == ("error", 7, 400, "BAD_INPUT"), e
             assert "trail" in e.get("field", e.get("reason", "")), e
-        # its fifth and sixth, an OCO link and a bracket's parent: parsed, refused (none live), 400 naming each
-        for corr, (name, tail) in enumerate((("oco", (low, 0, 0, 0, 3)), ("parent", (low, 0, 0, 0, 0, 3))), 8):
+        # its fifth and sixth, an OCO link and a bracket's parent, not an order id: 400 naming each
+        for corr, (name, tail) in enumerate((("oco", (low, 0, 0, 0, -3)), ("parent", (low, 0, 0, 0, 0, -3))), 8):
             with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
                 body = F.NEW_FIXED.pack(corr, 0, -1, 4, 1, 0, 1) + F.pack_strings(name, "ACC1", "mm1", sym, "") + \
                     struct.pack(f"<B{len(tail)}q", len(tail), *tail)

@@ -7,6 +7,7 @@ with an order in flight."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -175,26 +176,68 @@ def test_gtd_orders_and_icebergs_are_held_by_the_fix_venue(exchange, tmp_path):
     assert v.received() == {*((CMD_NEW, i) for i in range(1, 8)), (CMD_CANCEL, 3)}
 
 
-def test_a_trailing_stop_is_refused_by_the_adapter_without_a_message(exchange, tmp_path):
-    """Its counterparty trails nothing: a trailing stop is answered REJECTED at once, nothing sent or journaled (so
-    never re-sent, and never sent as a plain stop), counted in ``trails_refused``; a limit order after it goes on as
-    usual."""
+def test_linked_orders_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """Its counterparty links nothing: an order paired with another (``oco``) and a bracket child (``parent``) are
+    each answered REJECTED at once, nothing sent or journaled (so never re-sent, and never sent as a plain order,
+    which would work unlinked), counted in ``links_refused``; a limit order after them goes on as usual."""
     async def go() -> tuple[list, FixVenue]:
         v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
         reps: list = []
         v.start(asyncio.get_running_loop(), reps.append)
-        v.send(OrderCommand(CMD_NEW, 6, None, "ACC1", "s1", "AAPL", -1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF - 100,
-                            trail=5))
+        v.send(OrderCommand(CMD_NEW, 7, None, "ACC1", "s1", "AAPL", -1, REF + 100, 1, ORDER_LIMIT, TIF_GTC, 0,
+                            oco=6))
+        v.send(OrderCommand(CMD_NEW, 8, None, "ACC1", "s1", "AAPL", -1, REF + 100, 1, ORDER_LIMIT, TIF_GTC, 0,
+                            parent=6))
         v.send(_cmd(CMD_NEW, 3, REF, 1))
-        await _until(reps, 3)
+        await _until(reps, 4)
         v.close()
         return reps, v
 
     reps, v = asyncio.run(go())
-    assert _kinds(reps, 6) == [(REPORT_REJECTED, 0, 0, 0)]
+    for oid in (7, 8):
+        assert _kinds(reps, oid) == [(REPORT_REJECTED, 0, 0, 0)], oid
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
-    assert v.health()["trails_refused"] == 1
+    assert v.health()["links_refused"] == 2
     assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
+
+
+def test_trailing_stops_are_held_by_the_fix_venue_and_follow_its_price(exchange, tmp_path):
+    """A trailing stop goes out as its stop with ExecInst a and PegOffsetValue (211) the trail, negative for a sell;
+    the exchange moves the trigger toward each reference price that does not reach it, hand-derived (REF 10000):
+
+    * sell stop, trigger REF - 100, trail 50: on arrival the reference (REF) moves it to REF - 50; the exchange
+      started again at REF + 100 moves it to REF + 50; started again at REF + 40 (at or below REF + 50) it triggers:
+      TRIGGERED at REF + 40, a market sell filled there. A plain stop at REF - 100 would not have triggered.
+    * buy stop-limit, trigger REF + 100, limit REF + 110, trail 30: on arrival to REF + 30, its limit with it to
+      REF + 40; at REF + 100 (at or above REF + 30) it triggers: TRIGGERED at REF + 100, a buy limit at REF + 40
+      rests; at REF + 40 it fills there (it rested: maker). Untrailed, it would have bought at REF + 100."""
+    async def go() -> list:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(OrderCommand(CMD_NEW, 1, None, "ACC1", "s1", "AAPL", -1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF - 100,
+                            trail=50))
+        v.send(OrderCommand(CMD_NEW, 2, None, "ACC1", "s1", "AAPL", 1, REF + 110, 1, ORDER_STOP_LIMIT, TIF_GTC, 0,
+                            REF + 100, trail=30))
+        await _until(reps, 2)
+        for ref, n in ((REF + 100, 3), (REF + 40, 6)):  # the last trade moves while the client is connected
+            exchange.stop()
+            exchange.refs["AAPL"] = ref
+            exchange.start()
+            await _until(reps, n, timeout=20)
+        v.close()
+        return reps
+
+    reps = asyncio.run(go())
+    assert _kinds(reps, 1) == [(REPORT_ACK, 0, 0, 1), (REPORT_TRIGGERED, REF + 40, 0, 1),
+                               (REPORT_FILL, REF + 40, 1, 0)]
+    assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 1), (REPORT_TRIGGERED, REF + 100, 0, 1),
+                               (REPORT_FILL, REF + 40, 1, 0)]
+    assert {r.order_id: r.liquidity for r in reps if r.kind == REPORT_FILL} == {1: LIQ_TAKER, 2: LIQ_MAKER}
+    state = [json.loads(line) for line in (exchange.dir / "orders.jsonl").read_text().splitlines()]
+    last = {o["order_id"]: o for o in state}
+    assert sorted((o["side"], o["stop_px"], o.get("price")) for o in last.values()) == [
+        ("1", REF + 30, REF + 40), ("2", REF + 50, None)]  # the triggers as the trail left them
 
 
 def _stop(oid: int, side: int, otype: int, price: int, trigger: int, qty: int = 1) -> OrderCommand:
@@ -481,3 +524,26 @@ def test_a_gtd_order_expires_and_an_iceberg_fills_by_its_floor_at_the_fix_venue_
     reports = wal_reports(home)
     assert reports[gtd] == [REPORT_ACK, REPORT_EXPIRED]
     assert reports[ice] == [REPORT_ACK, REPORT_PARTIAL_FILL, REPORT_FILL]
+
+
+def test_the_exchange_rejects_a_trailing_peg_it_cannot_take(tmp_path):
+    """The test exchange's own check of a trailing stop peg (the adapter never sends these): a sell whose offset is
+    positive, a peg on a limit order, an ExecInst a without PegOffsetValue: each Rejected (ExecType 8) naming the
+    peg; a well-formed one is held (New)."""
+    from hft.live.fix_exchange import Exchange, _message
+
+    ex = Exchange(tmp_path / "orders.jsonl", {"AAPL": REF})
+    base = {"35": "D", "55": "AAPL", "38": 1, "59": "1", "40": "3", "99": REF - 100, "54": "2"}
+    cases = (({"11": "a", "18": "a", "211": 50}, "8"),  # a sell trailing above the market
+             ({"11": "b", "18": "a", "211": -50, "40": "2", "44": REF + 5}, "8"),  # on a limit order
+             ({"11": "c", "18": "a"}, "8"),  # no offset
+             ({"11": "d", "18": "a", "211": -50}, "0"))  # held, its trigger moved to REF - 50
+    for extra, exec_type in cases:
+        fields = {**base, **extra}
+        if fields["40"] == "2":
+            del fields["99"]
+        out = ex._new(_message(fields), "HFT")
+        assert out[0]["150"] == exec_type, (extra, out)
+        if exec_type == "8":
+            assert "trailing stop peg" in out[0]["58"], out
+    assert ex.orders["HFT d"]["stop_px"] == REF - 50 and ex.orders["HFT d"]["held"]

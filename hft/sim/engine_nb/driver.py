@@ -90,6 +90,7 @@ from hft.sim.engine_nb.state import (
     S_BP,
     S_BS,
     S_BT,
+    S_CMD_AT,
     S_EV,
     S_FAST,
     S_FLAGS,
@@ -171,7 +172,7 @@ from hft.sim.engine_nb.streams import trade_push
 from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
 from hft.sim.fees import MONEY_REALIZED, fill_refusal, realized_after
-from hft.sim.latency import latency_of, venue_times
+from hft.sim.latency import latency_of, session_arrival, venue_times
 from hft.sim.legs import local_stream
 from hft.sim.run_events import PRI_EXCH_ARRIVAL, PRI_LOCAL_RESP, PRI_TIMER
 from hft.sim.run_output import ORDER_LEG_DTYPE, RunOutput, decision_log
@@ -357,8 +358,10 @@ class NbEngine:
         now = self.clock.now_ns()
         lat = latency_of(self.cfg.entry, now, int(st[S_NENTRY]))
         st[S_NENTRY] += 1
+        at = session_arrival(now + lat, int(st[S_CMD_AT]))
+        st[S_CMD_AT] = at
         self._heap_room()
-        heap_push_cmd(self._h, st, now + lat, PRI_EXCH_ARRIVAL, action=cmd.action, order_id=cmd.order_id,
+        heap_push_cmd(self._h, st, at, PRI_EXCH_ARRIVAL, action=cmd.action, order_id=cmd.order_id,
                       side=cmd.side, price=cmd.price, qty=cmd.qty, order_type=cmd.order_type, tif=cmd.tif,
                       opt=cmd.options)
         if int(st[S_NO]) >= self._orows.shape[0]:
@@ -540,6 +543,7 @@ class NbEngine:
         info[:] = 0  # the buffer goes back zeroed (`_take`)
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
                                                              int(st[S_SEQ]))
+        self._cmd_at = int(st[S_CMD_AT])
         self._fast = False
         return dec, orders, fills
 
@@ -731,6 +735,7 @@ class NbEngine:
         self._fast = self.used_in_kernel_orders = fast
         if self._fast:
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
+            st[S_CMD_AT] = self._cmd_at
             # as `process` looks them up (-1: unknown)
             st[S_ACCT] = self.gw.indices("account").get(self.cfg.account, -1)
             st[S_STRAT] = self.gw.indices("strategy").get(self.cfg.strategy, -1)

@@ -117,6 +117,7 @@ from hft.sim.engine_nb.state import (
     OR_TIF,
     OR_TS,
     S_ACCT,
+    S_CMD_AT,
     S_FLAGS,
     S_KEY,
     S_LEG,
@@ -175,7 +176,7 @@ from hft.sim.exchange_l3 import (
 )
 from hft.sim.exchange_l3.steps import order_step_v
 from hft.sim.fees import MONEY_GATEWAY, MONEY_OK, book_fill
-from hft.sim.latency import latency_ns
+from hft.sim.latency import latency_ns, session_arrival
 from hft.sim.run_events import (
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
@@ -360,7 +361,9 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
-            heap_push_cmd(h, st, now + lat, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
+            at = session_arrival(now + lat, st[S_CMD_AT])  # not before the command sent before it
+            st[S_CMD_AT] = at
+            heap_push_cmd(h, st, at, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
                           qty=qty, order_type=otype, tif=tif, opt=NO_OPTIONS)
             r = st[S_NO]
             orows[r, OR_TS] = now

@@ -104,6 +104,7 @@ S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
 # millionths owed at average cost (`hft.sim.fees.realized_fill`), exact (the loop rounds them); when Python books
 # the fills, the driver writes S_RPOS..S_ROWED from the same rule folded over them (S_RN stays 0)
 S_RN, S_RPOS, S_RCOST, S_RREAL, S_ROWED = 56, 57, 58, 59, 60
+S_CMD_AT = 61  # the venue arrival time of the last command sent: the next arrives no earlier (one session, in order)
 N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
 # kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]

@@ -224,6 +224,7 @@ class ReferenceEngine:
         self.created = 0  # work items created so far (ties)
         self.keys = 0  # idempotency keys used
         self.entry_draws = 0
+        self.last_arrival = 0  # of the last command sent: a command reaches the venue no earlier than the one before
         self.response_draws = 0
         self.actions_now = [-1, 0]  # the strategy's actions at one local time (`ReferenceContext._count`)
         self.ctxs = [ReferenceContext(self, leg.k) for leg in self.legs]
@@ -275,6 +276,7 @@ class ReferenceEngine:
             a, b = leg.account, old.account
             a.position, a.cash, a.fees, a.fee_frac = b.position, b.cash, b.fees, b.fee_frac
         self.keys, self.entry_draws, self.response_draws = prev.keys, prev.entry_draws, prev.response_draws
+        self.last_arrival = prev.last_arrival
 
     def end_session(self) -> int:
         """Close the session after `run`: every order still live expires at the gateway (an EXPIRED report at the
@@ -295,7 +297,8 @@ class ReferenceEngine:
     def put_nowait(self, cmd: Any) -> None:
         """The gateway's dispatcher: the command leaves now and reaches the venue after the entry latency."""
         now = self.clock.now_ns()
-        arrival = now + self.cfg.entry.draw(now, self.entry_draws)
+        arrival = max(now + self.cfg.entry.draw(now, self.entry_draws), self.last_arrival)
+        self.last_arrival = arrival
         self.entry_draws += 1
         self._schedule(arrival, ARRIVAL, ("command", cmd))
         self.order_rows.append(ORDER_LOG.pack(ts=now, order_id=cmd.order_id, price=cmd.price, qty=cmd.qty,

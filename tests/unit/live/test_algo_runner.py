@@ -259,17 +259,21 @@ def test_a_trailing_stop_child_goes_to_the_order_api_with_its_trail() -> None:
     assert e.refused == 0 and {5, 6, 7} <= set(e.ctx.orders)
 
 
-def test_an_oco_or_bracket_child_is_refused_before_the_order_api() -> None:
-    """The live service holds no OCO or bracket orders (docs/sim.md, "OCO and bracket orders held by the venue"): a
-    strategy's child with an `oco` or a `parent` is refused by the runner (UNSUPPORTED_ORDER_TYPE, nothing sent,
-    counted), a plain limit after them still goes."""
-    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+def test_oco_and_bracket_children_go_to_the_order_api_with_their_links() -> None:
+    """A strategy's OCO and bracket children (docs/sim.md, "OCO and bracket orders held by the venue") are sent with
+    their ``oco`` / ``parent`` (order ids); ``ctx.bracket`` sends the entry, then its take profit and stop naming it,
+    the stop paired with the take profit; a plain limit carries neither key (the body an older service reads)."""
+    from hft.core.orders import ORDER_LIMIT, TIF_GTC
 
-    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}))
+    client = FakeClient(*((201, {"accepted": True, "reason": "OK", "order_id": n, "duplicate": False})
+                          for n in (5, 6, 7, 8, 9)))
     e = _engine(client)
-    for link in ({"oco": 3}, {"parent": 3}):
-        d = e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC, **link)
-        assert not d.accepted and d.reason == R_UNSUPPORTED_ORDER_TYPE and client.requests == []
-    assert e.refused == 2
+    assert e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC, oco=3).accepted
+    entry, tp, sl = e.ctx.bracket(1, 100, 2, 105, 95)
+    assert (entry.order_id, tp.order_id, sl.order_id) == (6, 7, 8)
     assert e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC).accepted
-    assert len(client.requests) == 1 and not {"oco", "parent"} & set(client.requests[0][2]) and e.refused == 2
+    links = [(b["side"], b["order_type"], b.get("oco"), b.get("parent"), b.get("trigger")) for _, _, b, *_ in
+             client.requests]
+    assert links == [("sell", "limit", 3, None, None), ("buy", "limit", None, None, None),
+                     ("sell", "limit", None, 6, None), ("sell", "stop", 7, 6, 95), ("sell", "limit", None, None, None)]
+    assert e.refused == 0

@@ -212,3 +212,30 @@ def test_a_trailing_stop_is_rejected_and_the_rest_of_its_array_still_fills(tmp_p
     assert kinds == {1: [REPORT_ACK, REPORT_FILL], 2: [REPORT_REJECTED], 3: [REPORT_ACK, REPORT_FILL]}
     again = LoopbackVenue(tmp_path / "j.jsonl")
     assert {oid: [r.kind for r in reps] for oid, reps in again.reports().items()} == kinds
+
+
+def test_oco_and_bracket_orders_are_rejected_never_worked_unlinked(tmp_path: Path) -> None:
+    """The loopback venue fills or rests each order alone: it holds no OCO pair nor bracket child (docs/live.md, "OCO
+    and bracket orders"), so an order with an ``oco`` or a ``parent`` is REJECTED in either mode and on either path
+    (an array's column-wise fill hands it to the one-by-one path, its neighbours still fill), never filled or rested
+    unlinked; its journal says why, and a restarted venue reads the rejections back."""
+    for mode in ("fill", "rest"):
+        path = tmp_path / f"{mode}.jsonl"
+        v = LoopbackVenue(path, mode=mode)
+        cmds = _commands(4, 1)
+        cmds["oco"][1] = 1
+        cmds["parent"][2] = 1
+        v.send_array(cmds, *NAMES)
+        kinds = {oid: [r.kind for r in reps] for oid, reps in v.reports().items()}
+        plain = [REPORT_ACK, REPORT_FILL] if mode == "fill" else [REPORT_ACK]
+        assert kinds == {1: plain, 2: [REPORT_REJECTED], 3: [REPORT_REJECTED], 4: plain}, (mode, kinds)
+        assert path.read_text().count("an OCO / bracket order: the loopback venue holds none") == 2
+        v.close()
+        again = LoopbackVenue(path, mode=mode)
+        assert {oid: [r.kind for r in reps] for oid, reps in again.reports().items()} == kinds
+        one = cmds[1:2].copy()
+        one["order_id"] = 9
+        for cmd in records.commands_from_array(one, *NAMES):
+            again.send(cmd)  # one by one
+        assert [r.kind for r in again.reports()[9]] == [REPORT_REJECTED]
+        again.close()

@@ -11,6 +11,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hft.core.dtypes import BUY, SELL
@@ -19,6 +20,8 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
+    COMMAND_DTYPE,
+    OPTION_NAMES,
     ORDER_LIMIT,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
@@ -57,13 +60,21 @@ def _state(v: PaperVenue) -> dict:
             "book": v.book()}
 
 
-def _walk(v: PaperVenue, clock: Clock, rng: random.Random, n_cmds: int, step_ns: int) -> list[int]:
-    """`n_cmds` seeded commands, the feed moved on between them (the wall clock forward by up to `step_ns`)."""
+def _walk(v: PaperVenue, clock: Clock, rng: random.Random, n_cmds: int, step_ns: int,
+          batched: bool = False) -> list[int]:
+    """`n_cmds` seeded commands, the feed moved on between them (the wall clock forward by up to `step_ns`);
+    `batched`: sent as a writer step's arrays (`send_array`), one to eight commands at one venue time, the feed
+    moving on only between arrays."""
     ids: list[int] = []
     n = len(v.events)
+    pending: list[OrderCommand] = []
     for _ in range(n_cmds):
-        clock.now += rng.randrange(step_ns)
-        v._turn(v.exch_at(clock.now), n)
+        if pending and (len(pending) >= 8 or rng.random() < 0.4):
+            v.send_array(_array(pending), ["A"], ["s"], [v.symbol])
+            pending = []
+        if not pending:
+            clock.now += rng.randrange(step_ns)
+            v._turn(v.exch_at(clock.now), n)
         bp, _bq, ap, _aq = v.book()[:4]
         if bp <= 0 or ap <= 0 or bp >= ap:
             continue
@@ -96,10 +107,24 @@ def _walk(v: PaperVenue, clock: Clock, rng: random.Random, n_cmds: int, step_ns:
             oid = 0
         else:
             continue
-        v.send(cmd)
+        if batched:
+            pending.append(cmd)
+        else:
+            v.send(cmd)
         if oid:
             ids.append(oid)
+    if pending:
+        v.send_array(_array(pending), ["A"], ["s"], [v.symbol])
     return ids
+
+
+def _array(cmds: list[OrderCommand]) -> np.ndarray:
+    """`cmds` as a writer step's COMMAND_DTYPE rows (account, strategy and symbol: index 0 of their tables)."""
+    a = np.zeros(len(cmds), COMMAND_DTYPE)
+    for row, c in zip(a, cmds, strict=True):
+        for f in ("action", "order_id", "side", "price", "qty", "order_type", "tif", *OPTION_NAMES):
+            row[f] = getattr(c, f)
+    return a
 
 
 def _new(v: PaperVenue, oid: int, side: int, price: int, qty: int, tif: int, *, otype: int = ORDER_LIMIT,
@@ -108,14 +133,15 @@ def _new(v: PaperVenue, oid: int, side: int, price: int, qty: int, tif: int, *, 
                         expire, display)
 
 
-def _check_rebuild(data: Path, tmp_path: Path, monkeypatch, seed: int, n_cmds: int, step_ns: int) -> None:
+def _check_rebuild(data: Path, tmp_path: Path, monkeypatch, seed: int, n_cmds: int, step_ns: int,
+                   batched: bool = False) -> None:
     clock = Clock()
     monkeypatch.setattr(paper_mod.time, "time_ns", clock)
     journal = tmp_path / f"paper-{seed}.jsonl"
     ran = PaperVenue.from_data(data, speed=1, journal=journal)
     ran.start(None, None)  # the day anchored now; reports kept (no loop: none delivered)
     rng = random.Random(seed)
-    ids = _walk(ran, clock, rng, n_cmds, step_ns)
+    ids = _walk(ran, clock, rng, n_cmds, step_ns, batched)
     kinds = {r.kind for reps in ran.reports().values() for r in reps}
     assert len(ids) > n_cmds // 3 and {REPORT_ACK, REPORT_EXPIRED, REPORT_CANCELED, REPORT_TRIGGERED, REPORT_FILL,
                                        REPORT_REPLACED} <= kinds, kinds  # a real mix: stops triggered, GTD expired
@@ -145,6 +171,22 @@ def _check_rebuild(data: Path, tmp_path: Path, monkeypatch, seed: int, n_cmds: i
 
 def test_a_rebuilt_l3_venue_equals_the_one_that_ran(tmp_path, monkeypatch):
     _check_rebuild(make_day(tmp_path / "day", seed=44), tmp_path, monkeypatch, seed=7, n_cmds=160, step_ns=S // 2)
+
+
+def test_a_venue_sent_arrays_journals_each_at_once_and_rebuilds_as_it_ran(tmp_path, monkeypatch):
+    """A writer step's commands (`send_array`: repeated ids within one array too) are journaled with one write and
+    one fsync before any is applied, and the rebuilt venue is the one that ran."""
+    writes: list[int] = []
+    real = paper_mod.Journal.append_many
+
+    def counted(self, recs):
+        writes.append(len(recs))
+        return real(self, recs)
+
+    monkeypatch.setattr(paper_mod.Journal, "append_many", counted)
+    _check_rebuild(make_day(tmp_path / "day", seed=44), tmp_path, monkeypatch, seed=8, n_cmds=200, step_ns=S // 2,
+                   batched=True)
+    assert max(writes) >= 4 and sum(w > 1 for w in writes) > 10, writes  # arrays of several commands, one write each
 
 
 @pytest.mark.shared_data

@@ -137,7 +137,7 @@ def test_the_new_frames_counted_tail_carries_expire_and_display_and_old_frames_p
     assert T.new_strings(plain + struct.pack("<Bqqq", 3, 7, 8, 9), T.NEW_FIXED.size)[1] == (7, 8, 9, 0, 0, 0)
     # a fourth field, a trailing stop's trail (OPTION_NAMES)
     assert T.new_strings(plain + struct.pack("<Bqqqq", 4, 7, 8, 9, 3), T.NEW_FIXED.size)[1] == (7, 8, 9, 3, 0, 0)
-    # a fifth and sixth, an OCO link and a bracket's parent: parsed, then refused by the intake (none live)
+    # a fifth and sixth, an OCO link and a bracket's parent (order ids)
     assert T.new_strings(plain + struct.pack("<B6q", 6, 7, 8, 9, 3, 11, 12), T.NEW_FIXED.size)[1] == (
         7, 8, 9, 3, 11, 12)
     for bad, why in ((struct.pack("<B7q", 7, 1, 2, 3, 4, 5, 6, 7), "tail count 7: expected at most 6 fields"),

@@ -88,6 +88,34 @@ def _pair(ev, make, *, qm="risk_averse", mode="partial_fill", entry=None, resp=N
     return ref, nb
 
 
+def _venue_pair(mode: str):
+    """A fresh numba L2 venue and reference L2 venue alike (risk-averse queue, the test fees, 64 slots)."""
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    return (L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64),
+            L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64))
+
+
+def _market_both(nb, ref, rng, now: int, prices: tuple[int, int], depth_p: float, clear_p: float, at) -> np.ndarray:
+    """One seeded random market event at `now` on the numba L2 venue `nb` and the reference `ref`: a depth update
+    (probability `depth_p`, a size from 0), a clear of both sides (`clear_p`), else a print, at a side and a price in
+    `prices`; their reports the same (`at` names the step). Returns the numba venue's reports."""
+    side = 1 if rng.random() < 0.5 else -1
+    price = int(rng.integers(*prices))
+    r = rng.random()
+    if r < depth_p:
+        qty = int(rng.integers(0, 9))
+        got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+    elif r < 1.0 - clear_p:
+        qty = int(rng.integers(1, 9))
+        got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+    else:
+        got, want = nb.clear(now, 0), ref.clear(now, 0)
+    assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (at, "market")
+    return got
+
+
 # --- seeded L2 streams -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("qm", QUEUE_MODELS)
@@ -222,14 +250,7 @@ def test_l2_venue_expiry_agrees_step_by_step():
         ours: list[int] = []
         for t in range(300):
             now = 1_000 * t
-            side, price = (1 if rng.random() < 0.5 else -1), int(rng.integers(96, 105))
-            if rng.random() < 0.5:
-                qty = int(rng.integers(0, 9))
-                got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-            else:
-                qty = int(rng.integers(1, 9))
-                got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-            assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (seed, t, "market")
+            _market_both(nb, ref, rng, now, (96, 105), 0.5, 0.0, (seed, t))
             r = rng.random()
             if r < 0.4:
                 otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT]))
@@ -258,28 +279,14 @@ def test_l2_venue_with_stops_agrees_step_by_step(seed, mode):
     among them (held, triggered by trades, entered as market / limit orders), cancels (of held stops too) and
     replaces (refused for held stops)."""
     from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, TIF_FOK, TIF_GTC, TIF_IOC
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     triggered = 0
     for t in range(400):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(96, 105))
-        r = rng.random()
-        if r < 0.5:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (96, 105), 0.5, 0.05, t)
         triggered += int((got["kind"] == REPORT_TRIGGERED).sum())
         r = rng.random()
         if r < 0.45:
@@ -385,29 +392,15 @@ def test_l2_venue_with_icebergs_agrees_step_by_step(seed, mode):
         TIF_GTC,
         TIF_IOC,
     )
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(100 + seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     icebergs: set[int] = set()
     iceberg_fills = 0
     for t in range(400):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(96, 105))
-        r = rng.random()
-        if r < 0.5:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (96, 105), 0.5, 0.05, t)
         fills = got[np.isin(got["kind"], (REPORT_FILL, REPORT_PARTIAL_FILL))]
         iceberg_fills += sum(int(o) in icebergs for o in fills["order_id"])
         r = rng.random()
@@ -622,29 +615,15 @@ def test_l2_venue_with_trailing_stops_agrees_step_by_step(seed, mode):
     trailing at 1 to 4 ticks (some with a trail the venue refuses: < 0, on a limit order, a stop-limit's limit on the
     wrong side of its trigger; some with a trail near int64's maximum: they never move), cancels."""
     from hft.core.orders import ORDER_LIMIT, TIF_GTC
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(300 + seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     triggered = moved = 0
     for t in range(400):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(90, 111))
-        r = rng.random()
         before = _held_triggers(nb, ref)[0]
-        if r < 0.4:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (90, 111), 0.4, 0.05, t)
         triggered += int((got["kind"] == REPORT_TRIGGERED).sum())
         after, expected = _held_triggers(nb, ref)
         assert after == expected, (t, "held")
@@ -791,28 +770,15 @@ def test_l2_venue_with_oco_and_brackets_agrees_step_by_step(seed, mode):
         TIF_GTC,
         TIF_IOC,
     )
-    from hft.sim.exchange_l2 import L2Venue
-    from hft.sim.queue_models import parse_queue_model
 
     rng = np.random.default_rng(500 + seed)
-    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
-    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    nb, ref = _venue_pair(mode)
     ours: list[int] = []
     kinds: dict[int, int] = {}
     for t in range(500):
         now = 1_000 * t
-        side = 1 if rng.random() < 0.5 else -1
-        price = int(rng.integers(90, 111))
-        r = rng.random()
-        if r < 0.35:
-            qty = int(rng.integers(0, 9))
-            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
-        elif r < 0.95:
-            qty = int(rng.integers(1, 9))
-            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
-        else:
-            got, want = nb.clear(now, 0), ref.clear(now, 0)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        got = _market_both(nb, ref, rng, now, (90, 111), 0.35, 0.05, t)
+        want = got.tolist()
         for k in tuple(x[7] for x in want):
             kinds[k] = kinds.get(k, 0) + 1
         got_s, want_s = _linked_state(nb, ref)
@@ -997,3 +963,47 @@ def test_reference_imports_no_engine_module():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=ROOT).stdout.split()
     assert "hft.sim.reference.loop" in loaded and not [m for m in loaded if _forbidden(m)]
+
+
+# --- one session: commands reach the venue in the order sent -------------------------------------------------------
+class _Brackets(Strategy):
+    """A bracket on every fourth print: a resting entry one tick behind the print on its passive side, a take profit
+    and a stop (paired) as its children; counts the REJECTED reports of its children (`lost`) and their releases."""
+
+    name = "brackets"
+
+    def __init__(self) -> None:
+        self.n = self.lost = self.released = 0
+        self.children: set[int] = set()
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        self.n += 1
+        if self.n % 4 or len(ctx.orders) > 9:
+            return
+        s = -side
+        _, tp, sl = ctx.bracket(s, price - s, 1, price + 3 * s, price - 3 * s)
+        self.children.update(d.order_id for d in (tp, sl) if d is not None and d.accepted)
+
+    def on_order_update(self, ctx, u) -> None:
+        from hft.core.orders import REPORT_REJECTED, REPORT_REPLACED
+
+        if u.order_id in self.children:
+            self.lost += u.kind == REPORT_REJECTED
+            self.released += u.kind == REPORT_REPLACED
+
+
+def test_commands_reach_the_venue_in_the_order_sent():
+    """An entry latency with a heavy random jitter (mean 2 ms on a 0.1 ms base, drawn per command) would let a command
+    overtake the one sent before it; the gateway's commands travel on one session and arrive in the order sent
+    (`hft.sim.latency.session_arrival`): with a constant response latency, the ACKs of the orders reach the strategy
+    in the order of their ids, both engines the same; and no bracket child reaches the venue before its entry (none
+    REJECTED as the child of an unknown order, however far the draws spread)."""
+    made: list[_Brackets] = []
+    ref, nb = _pair(l2_stream(17, 800), lambda: made.append(_Brackets()) or made[-1],
+                    entry=L.random(100_000, 2_000_000, seed=9), resp=L.constant(1_000_000))
+    agree(ref, nb)
+    acks = np.sort(ref.acks, order="order_id")
+    assert len(acks) > 60 and (np.diff(acks["ack_ts"]) >= 0).all()
+    nb_s, ref_s = made
+    assert (nb_s.lost, nb_s.released) == (ref_s.lost, ref_s.released)
+    assert ref_s.lost == 0 and ref_s.released > 10, (ref_s.lost, ref_s.released)
