@@ -39,13 +39,11 @@ from hft.core.dtypes import (
 )
 from hft.core.jit import helper, inline_copy
 from hft.core.orders import (
-    REPORT_CANCELED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
 )
 from hft.sim.exchange_l2 import (
     LIQ_MAKER,
-    LIQ_NONE,
     MODE_PARTIAL_FILL,
 )
 from hft.sim.exchange_l3.layout import (
@@ -64,7 +62,6 @@ from hft.sim.exchange_l3.layout import (
     O_OCO,
     O_PARENT,
     O_PRICE,
-    O_QTY,
     O_SHOWN,
     O_SIDE,
     O_TRIGGER,
@@ -95,8 +92,9 @@ from hft.sim.exchange_l3.layout import (
     V_REPORTS_FULL,
     _kernel,
 )
+from hft.sim.exchange_l3.link_call import linked
 from hft.sim.fees import fee_money
-from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit, emit_fill
+from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit_fill
 
 
 # ======================================================================= kernels
@@ -250,7 +248,7 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
     ok = emit_fill(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty,
                    leaves, fee, frac, liq)
     if oco != 0 or kids != 0:  # one column test on the fill path (two on a last fill)
-        ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
+        ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
     return ok
 
 
@@ -286,47 +284,6 @@ def _remove_row(v, orders, params, r) -> None:
         if b == IN_READY:
             params[P_NREADY] -= 1
     _end(orders, params, r)
-
-
-@helper  # inlined into `_linked`
-def _kids_ready(orders, params, pid, got) -> None:
-    """The bracket entry `pid` has no leaves, having filled `got` lots: each child held for it is ready to enter
-    (`_release`) for at most that many lots (0: it will be cancelled)."""
-    for s in range(params[P_NORD]):
-        if orders[s, O_INBOOK] == IN_KID and orders[s, O_PARENT] == pid:
-            orders[s, O_INBOOK] = IN_READY
-            params[P_NREADY] += 1
-            q = min(orders[s, O_QTY], got)
-            orders[s, O_QTY] = q
-            orders[s, O_LEAVES] = q
-
-
-@helper(outline=True)  # a rare path, called (not inlined) from every path that fills, triggers or ends an order
-def _linked(v, orders, params, out, now, oid, oco, kids, got) -> bool:
-    """What a fill, a trigger or the end of our order `oid` sets off, the one place of the OCO and bracket rules
-    (`hft.sim.exchange_l3`): `oco` (its pair's other, 0: none) is CANCELED and the pair unlinked, and `kids` != 0
-    (an order with no leaves left, having filled `got` lots) readies its bracket children, as does the cancelled
-    other. The other's row leaves the table: ``params[P_LINKGEN]`` counts it, so a caller walking rows or a queue
-    looks again."""
-    ok = True
-    if oco != 0:
-        j = _own_row_by_id(orders, params, oid)
-        if j >= 0:
-            orders[j, O_OCO] = 0
-        k = _own_row_by_id(orders, params, oco)
-        if k >= 0:
-            k_kids = orders[k, O_KIDS]
-            k_got = orders[k, O_EXEC]
-            px = orders[k, O_PRICE]
-            orders[k, O_OCO] = 0
-            _remove_row(v, orders, params, k)
-            params[P_LINKGEN] += 1
-            ok = emit(out, params, now, oco, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
-            if k_kids != 0:
-                _kids_ready(orders, params, oco, k_got)
-    if kids != 0:
-        _kids_ready(orders, params, oid, got)
-    return ok
 
 
 @_kernel

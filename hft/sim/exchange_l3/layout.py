@@ -85,7 +85,8 @@ P_DONE = 23  # the ring of ended orders: the row the next end is written to
 DONE_ROWS = 16  # ended orders the venue remembers (a power of 2), for the links that name one after its end
 P_DONE_ID = 24  # DONE_ROWS ended orders' ids (0: none yet)
 P_DONE_EXEC = P_DONE_ID + DONE_ROWS  # their filled lots (-1: a bracket child that ended held)
-N_PARAMS = P_DONE_EXEC + DONE_ROWS
+P_LINKFN = P_DONE_EXEC + DONE_ROWS  # the address of the OCO / bracket code's C entry (`link_call`), set by `L3Venue`
+N_PARAMS = P_LINKFN + 1
 
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the
 # 14-array `L3Book` otherwise increfs / decrefs every member).

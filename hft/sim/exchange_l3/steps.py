@@ -32,7 +32,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.jit import helper
-from hft.core.order_rules import bad_trail, is_stop, may_follow, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_show
 from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
@@ -70,7 +70,6 @@ from hft.sim.exchange_l3.book_ops import (
     _is_held,
     _is_reserved,
     _level_qty,
-    _linked,
     _next_idx,
     _own_qty_at,
     _own_row_by_id,
@@ -78,9 +77,7 @@ from hft.sim.exchange_l3.book_ops import (
     _remove_row,
 )
 from hft.sim.exchange_l3.layout import (
-    DONE_ROWS,
     IN_KID,
-    IN_READY,
     IN_REFILL,
     N_OCOL,
     O_ARRIVAL,
@@ -92,7 +89,6 @@ from hft.sim.exchange_l3.layout import (
     O_KIDS,
     O_LEAVES,
     O_OCO,
-    O_PARENT,
     O_PRICE,
     O_QTY,
     O_SHOWN,
@@ -106,9 +102,6 @@ from hft.sim.exchange_l3.layout import (
     OP_NEW,
     OP_REPLACE,
     OWN_KEY_BASE,
-    P_DONE,
-    P_DONE_EXEC,
-    P_DONE_ID,
     P_LINKGEN,
     P_MODE,
     P_NEED_PRICE,
@@ -127,6 +120,7 @@ from hft.sim.exchange_l3.layout import (
     V_TABLE_FULL,
     _kernel,
 )
+from hft.sim.exchange_l3.link_call import LINK_BAD, LINK_HELD, hold_linked, link_size, linked, release
 from hft.sim.exchange_l3.resync import (
     _resync,
     _rs_room,
@@ -183,7 +177,7 @@ def _refill(v, orders, params, out, now) -> bool:
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
             if oco != 0 or kids != 0:
                 gen = params[P_LINKGEN]
-                ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
+                ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
                 if params[P_LINKGEN] != gen:  # a row before `r` may have left: look again from the first
                     r = 0
             continue
@@ -212,7 +206,7 @@ def _with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, o
     if params[P_NREFILL] > 0 and not _refill(v, orders, params, out, now):
         status = V_REPORTS_FULL
     if status == V_OK and params[P_NREADY] > 0:
-        status = _release(v, orders, cons, params, out, now)
+        status = release(v, orders, cons, params, out, now)
     return status
 
 
@@ -305,7 +299,7 @@ def _trigger(v, orders, cons, params, out, now, print_px) -> int:
             return status
         if oco != 0:  # the trigger cancels the other of its pair, after the order's reports at entry (unless a
             s = _own_row_by_id(orders, params, oid)  # fill or its end did)
-            if s >= 0 and orders[s, O_OCO] != 0 and not _linked(v, orders, params, out, now, oid, oco, 0, 0):
+            if s >= 0 and orders[s, O_OCO] != 0 and not linked(v, orders, params, out, now, oid, oco, 0, 0):
                 return V_REPORTS_FULL
             if params[P_LINKGEN] != gen:  # a row before `r` may have left: look again from the first (the held
                 r = 0  # stops this print did not reach stay so: `trail_follow` moved them away from it)
@@ -347,80 +341,6 @@ def _put_order(orders, n, oid, side, price, qty, otype, tif, now) -> None:
     orders[n, O_ARRIVAL] = now
 
 
-LINK_BAD = -2  # `_link_size`: the NEW is REJECTED
-LINK_HELD = -1  # `_link_size`: what it names is held here (or nothing): it links as sent
-
-
-@helper  # inlined into `_link_size`, its only caller
-def _ended(params, oid) -> int:
-    """The filled lots of `oid` if it is one of the last `DONE_ROWS` orders that ended (-1: a bracket child that
-    ended held), -2 when it is none of them; the latest end of an id counts."""
-    r = params[P_DONE]
-    for i in range(DONE_ROWS):
-        k = (r - 1 - i) & (DONE_ROWS - 1)
-        if params[P_DONE_ID + k] == oid:
-            return params[P_DONE_EXEC + k]
-    return -2
-
-
-@helper(outline=True)  # a rare path: called (not inlined) from `_new` for a NEW that names a link
-def _link_size(orders, params, otype, qty, oco, parent) -> int:
-    """May a NEW of type `otype` and `qty` lots name `oco` as the other order of its OCO pair and `parent` as its
-    bracket entry (0: none)? The other: an order the venue holds (working or held) not paired already, or one of
-    the orders it remembers ended (`_ended`); the parent: one it holds that is no held bracket child, or one it
-    remembers ended that was none, and the order a type a child may be (`may_follow`). `LINK_BAD`, `LINK_HELD`,
-    or the lots the order enters for at once, held ready (`_release`): 0 when its pair's other has ended (the
-    OCO rule cancels it), else what its ended parent filled, at most `qty`."""
-    size = LINK_HELD
-    if parent != 0:
-        if not may_follow(otype):
-            return LINK_BAD
-        p = _own_row_by_id(orders, params, parent)
-        if p >= 0:
-            if orders[p, O_INBOOK] >= IN_KID:
-                return LINK_BAD
-        else:
-            got = _ended(params, parent)
-            if got < 0:  # not remembered (-2), or a bracket child (-1)
-                return LINK_BAD
-            size = min(got, qty)
-    if oco != 0:
-        k = _own_row_by_id(orders, params, oco)
-        if k >= 0:
-            if orders[k, O_OCO] != 0:
-                return LINK_BAD
-        elif _ended(params, oco) == -2:
-            return LINK_BAD
-        else:
-            size = 0
-    return size
-
-
-@helper(outline=True)  # a rare path: called (not inlined) from `_new` for a NEW held for its links
-def _hold_linked(orders, params, n, oid, first_px, stop, display, trail, oco, parent, ready) -> None:
-    """The NEW in row `n` (`_put_order` done) is held for its links (`_link_size` answered `ready`): a stop
-    (trigger `first_px`, `trail`) or a bracket child (``IN_KID``; ``IN_READY`` with `ready` lots when what it names
-    has ended); its pair linked both ways unless its other has ended (the OCO rule then cancels it)."""
-    orders[n, O_TRIGGER] = first_px if stop else 0
-    orders[n, O_TRAIL] = trail
-    if oco != 0:
-        k = _own_row_by_id(orders, params, oco)
-        if k >= 0:
-            orders[n, O_OCO] = oco
-            orders[k, O_OCO] = oid
-    if parent != 0 or ready >= 0:  # a bracket child (or an order whose pair's other has ended): its display kept
-        orders[n, O_DISPLAY] = display
-        orders[n, O_PARENT] = parent
-        if ready < 0:
-            orders[n, O_INBOOK] = IN_KID
-            orders[_own_row_by_id(orders, params, parent), O_KIDS] += 1
-        else:
-            orders[n, O_INBOOK] = IN_READY
-            orders[n, O_QTY] = ready
-            orders[n, O_LEAVES] = ready
-            params[P_NREADY] += 1
-
-
 @_kernel
 def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px, display,
          trail, oco, parent, kids) -> int:
@@ -433,7 +353,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     stop = is_stop(otype)
     ready = LINK_HELD  # a NEW whose link names an ended order: the lots it enters for at the step's end
     if first == REPORT_ACK and (oco | parent) != 0:
-        ready = _link_size(orders, params, otype, qty, oco, parent)
+        ready = link_size(v, orders, params, out, otype, qty, oco, parent)
     if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))) \
             or (display != 0 and (display < 0 or display >= qty or not may_show(otype))) \
@@ -445,7 +365,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     if stop or (first == REPORT_ACK and (parent != 0 or ready >= 0)):  # held: not in the book, no queue place
         _put_order(orders, n, oid, side, price, qty, otype, tif, now)
         if (oco | parent) != 0:
-            _hold_linked(orders, params, n, oid, first_px, stop, display, trail, oco, parent, ready)
+            hold_linked(v, orders, params, out, n, oid, first_px, stop, display, trail, oco, parent, ready)
         else:
             orders[n, O_TRIGGER] = first_px
             orders[n, O_TRAIL] = trail
@@ -527,7 +447,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
             _end(orders, params, n)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
             if oco != 0 or kids != 0:
-                ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
+                ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
         else:
             _enter_book(v, orders, params, now, n)
             if ok:
@@ -580,61 +500,6 @@ def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     return V_OK if ok else V_REPORTS_FULL
 
 
-@helper(outline=True)  # a rare path: called (not inlined) from both entry kernels when bracket children are ready
-def _release(v, orders, cons, params, out, now) -> int:
-    """The bracket children made ready in this step (their parent has no leaves), the first in the table (the
-    order they arrived) each time, until none is ready: one its parent filled nothing for is CANCELED (the other
-    of its pair with it); else it enters for its lots (``O_LEAVES``, reported REPLACED with that size): a stop
-    is held from now as if newly sent (its row moves to the end of the table: the held stops trigger in the order
-    they arrived), a limit enters as a NEW (it takes what it can, then rests at the back of its level's queue),
-    each keeping its OCO pair. The room its entry needs was checked before the step (`_held_room`)."""
-    while params[P_NREADY] > 0:
-        r = 0
-        while r < params[P_NORD] and orders[r, O_INBOOK] != IN_READY:
-            r += 1
-        if r == params[P_NORD]:  # (never: the count is kept with the rows)
-            params[P_NREADY] = 0
-            break
-        params[P_NREADY] -= 1
-        oid = orders[r, O_ID]
-        q = orders[r, O_LEAVES]
-        px = orders[r, O_PRICE]
-        oco = orders[r, O_OCO]
-        if q == 0:
-            params[P_NHELD] -= 1
-            _end(orders, params, r)
-            ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
-            if oco != 0:
-                ok &= _linked(v, orders, params, out, now, oid, oco, 0, 0)
-            if not ok:
-                return V_REPORTS_FULL
-            continue
-        orders[r, O_PARENT] = 0
-        otype = orders[r, O_TYPE]
-        if is_stop(otype):  # held from now, as if newly sent: the last to have arrived
-            orders[r, O_INBOOK] = 0
-            orders[r, O_ARRIVAL] = now
-            last = params[P_NORD] - 1
-            for c in range(N_OCOL):
-                x = orders[r, c]
-                for k in range(r, last):
-                    orders[k, c] = orders[k + 1, c]
-                orders[last, c] = x
-            if not emit(out, params, now, oid, REPORT_REPLACED, px, q, q, 0, LIQ_NONE):
-                return V_REPORTS_FULL
-            continue
-        side = orders[r, O_SIDE]
-        tif = orders[r, O_TIF]
-        display = orders[r, O_DISPLAY]
-        params[P_NHELD] -= 1
-        _drop_row(orders, params, r)  # (no end: it enters as a new order)
-        status = _new(v, orders, cons, params, out, now, oid, side, px, q, otype, tif, REPORT_REPLACED, px,
-                      display if display < q else 0, 0, oco, 0, 0)
-        if status != V_OK:
-            return status
-    return V_OK
-
-
 @_kernel
 def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
                now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int,
@@ -660,7 +525,7 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
     status = _op(v, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger, trail, oco,
                  parent)
     if status == V_OK and params[P_NREADY] > 0:
-        status = _release(v, orders, cons, params, out, now)
+        status = release(v, orders, cons, params, out, now)
     return status
 
 
@@ -686,7 +551,7 @@ def _op(v, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif
             ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED, px, 0, 0, 0,
                       LIQ_NONE)
             if oco != 0 or kids != 0:  # its pair's other cancelled, its children ready
-                ok &= _linked(v, orders, params, out, now, oid, oco, kids, got)
+                ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(v, orders, cons, params, out, now, oid, price, qty)

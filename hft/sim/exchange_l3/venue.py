@@ -51,6 +51,7 @@ from hft.sim.exchange_l3.layout import (
     OP_NEW,
     OP_REPLACE,
     P_CLIPPED,
+    P_LINKFN,
     P_MAKER_BPS_H,
     P_MODE,
     P_MULT,
@@ -71,6 +72,7 @@ from hft.sim.exchange_l3.layout import (
     V_STATUS_NAMES,
     V_TABLE_FULL,
 )
+from hft.sim.exchange_l3.links import link_address
 from hft.sim.exchange_l3.steps import (
     market_snapshot,
     market_step,
@@ -127,6 +129,7 @@ class L3Venue:
         self.params[P_MAKER_BPS_H] = fees.maker_bps_h
         self.params[P_TAKER_BPS_H] = fees.taker_bps_h
         self.params[P_PER_LOT] = fees.per_lot
+        self.params[P_LINKFN] = link_address()  # the OCO / bracket code's C entry (`link_call`)
         self.out = np.zeros(64, dtype=VENUE_REPORT_DTYPE)
         self._order_site = CallSite(order_step, 5)  # (book, orders, cons, params, out, op, now, ...)
         self._market_site = CallSite(market_step, 6)  # (..., out, ref, now, kind, ...)
