@@ -163,7 +163,7 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
   (a ring in ``params``, ``P_DONE``...), so a link may name an order that ended before the NEW arrived: a NEW whose
   pair's other has ended is ACKed, then ``CANCELED``; a child whose entry has ended (and was no held child) is
   ACKed and enters at once for the lots the entry filled, at most its size; an order neither held nor remembered →
-  ``REJECTED``. The consequences (`book_ops._linked`, one place) follow every fill of an order of ours (an
+  ``REJECTED``. The consequences (`links._linked`, one place) follow every fill of an order of ours (an
   execution, a crossing add, the resync's crossing addition, a taker fill), its trigger and its end (cancel,
   expiry, an IOC's or a refill's expiry): the other of its pair is ``CANCELED`` at once, after that fill's report
   (or the trigger's reports), so nothing later in the message reaches it; an order with no leaves (and a cancelled

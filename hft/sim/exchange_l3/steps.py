@@ -191,7 +191,7 @@ def _refill(v, orders, params, out, now) -> bool:
     return ok
 
 
-@_kernel
+@helper(outline=True)  # off the path of every event while nothing is held: one copy per module, never inlined
 def _with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
     """`market_step_v` while orders are held: `_event`, then, on a print (an execution, hidden or visible, or a
     cross trade), the held stops it triggers (`_trigger`), the icebergs' refills, and the bracket children made
