@@ -1,7 +1,7 @@
 """The L3 venue's OCO pairs and bracket children (`hft.sim.exchange_l3`, module docstring): the rules, and the one C
 entry the venue's kernels reach them through (`hft.sim.exchange_l3.link_call`, which says why).
 
-`link_entry` is a ``cfunc`` compiled once per process (and cached) holding `_linked`, `_release`, `_link_size` and
+`link_entry` is the source of a ``cfunc`` compiled once per process (and cached) holding `_linked`, `_release`, `_link_size` and
 `_hold_linked`; `link_address` is its address, which `L3Venue` keeps in ``params[P_LINKFN]``.
 """
 
@@ -225,14 +225,15 @@ def _release(v, orders, cons, params, out, now) -> int:
 
 _p64 = types.CPointer(types.int64)
 _i64 = types.int64
+LINK_ENTRY_SIG = _i64(*([_p64] * 8), _i64, _i64, _i64, _p64, _i64, _p64, _i64, _p64, types.voidptr, _i64, _i64, _i64,
+                      *([_i64] * 10))
 
 
-@cfunc(_i64(*([_p64] * 8), _i64, _i64, _i64, _p64, _i64, _p64, _i64, _p64, types.voidptr, _i64, _i64, _i64,
-            *([_i64] * 10)), cache=True)
 def link_entry(meta, ht, o, lv_qty, lv_anon, lv_head, lv_tail, lv_count, n, hmask, cap, orders_p, nord, cons_p,
                ncons, params_p, out_p, nout, op, now, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9):  # pragma: no cover
-    """The C entry (`hft.sim.exchange_l3.link_call._call_entry` passes the venue's arrays as pointers and row
-    counts): operation `op` (``LK_*``) with its integer arguments ``a0...``; returns its int64."""
+    """The C entry's source (`link_address` compiles it as a ``cfunc`` of `LINK_ENTRY_SIG`;
+    `hft.sim.exchange_l3.link_call._call_entry` passes the venue's arrays as pointers and row counts): operation
+    `op` (``LK_*``) with its integer arguments ``a0...``; returns its int64."""
     v = L3View(meta, ht, o, lv_qty, lv_anon, lv_head, lv_tail, lv_count, n, hmask, cap)
     orders = carray(orders_p, (nord, N_OCOL))
     params = carray(params_p, (N_PARAMS,))
@@ -248,6 +249,12 @@ def link_entry(meta, ht, o, lv_qty, lv_anon, lv_head, lv_tail, lv_count, n, hmas
     return 0
 
 
+_compiled: list = []  # the cfunc, once made: kept alive for the process (its address is in venues' params)
+
+
 def link_address() -> int:
-    """The address of `link_entry` in this process (compiled, or loaded from the cache, at the first call)."""
-    return link_entry.address
+    """The address of the C entry (`link_entry` compiled as a ``cfunc``, or loaded from numba's cache), made at the
+    first call: only a process that makes an L3 venue pays for it, not every import of the package."""
+    if not _compiled:
+        _compiled.append(cfunc(LINK_ENTRY_SIG, cache=True)(link_entry))
+    return _compiled[0].address
