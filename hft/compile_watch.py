@@ -129,8 +129,9 @@ def cached_specialisations(cache_dir: str | None = None) -> dict[str, Any]:
             function = f"{pkg}/{name.split('-src.', 1)[0]}".lstrip("./")
             out["functions"] += 1
             out["specialisations"] += len(sigs)
+            # (a dispatcher's index keys hold argument tuples, a cfunc's its signature)
             loose = {tuple("int" if isinstance(t, types.Integer) else flags.sub(lambda m: m.group(1) or "", str(t))
-                           for t in s) for s in sigs}
+                           for t in getattr(s, "args", s)) for s in sigs}
             if len(loose) < len(sigs):
                 out["duplicates"][function] = len(sigs) - len(loose)
     return out

@@ -110,14 +110,6 @@ def trail_follow(side, otype, trigger, price, trail, print_px) -> tuple:
     return moved, (price + (moved - trigger) if otype == ORDER_STOP_LIMIT else price)
 
 
-@helper(pure=True)  # the L3 venue's driver and the engine's L3 command path
-def l3_new_aux(otype, trigger, display, link) -> int:
-    """The L3 venue's ``aux`` (`new_aux`), which holds no OCO or bracket links (`link`: an order's ``oco |
-    parent``; docs/sim.md, "OCO and bracket orders held by the venue"): theirs is -1, a stop without a trigger or an
-    iceberg showing less than nothing, which the venue REJECTS."""
-    return new_aux(otype, trigger, display) if link == 0 else -1
-
-
 @_kernel
 def cons_find(cons, params, side, price) -> int:
     """Row of `cons` for (side, price), -1 when our taker fills consumed nothing there."""

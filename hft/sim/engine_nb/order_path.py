@@ -181,7 +181,7 @@ from hft.sim.run_events import (
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
 )
-from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry, l3_new_aux, new_aux
+from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry, new_aux
 
 # the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) inlined into the loop (`hft.core.jit.inline_copy`)
 _order_step_i = inline_copy(order_step_v)
@@ -500,7 +500,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     action = h[0, HC_ACTION]
     oid = h[0, HC_OID]
     vparams[P_NREP] = 0
-    side = price = qty = otype = tif = aux = trail = 0
+    side = price = qty = otype = tif = aux = trail = oco = parent = 0
     expire = h[0, HC_EXPIRE]
     if action == INTENT_NEW:
         op = L3_OP_NEW
@@ -509,8 +509,10 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         qty = h[0, HC_QTY]
         otype = h[0, HC_ORDER_TYPE]
         tif = h[0, HC_TIF]
-        aux = l3_new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY], h[0, HC_OCO] | h[0, HC_PARENT])
+        aux = new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY])
         trail = h[0, HC_TRAIL]
+        oco = h[0, HC_OCO]
+        parent = h[0, HC_PARENT]
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL
     elif action == CMD_EXPIRE:
@@ -520,7 +522,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         price = h[0, HC_PRICE]
         qty = h[0, HC_QTY]
     status = _order_step_i(vv, vorders, vcons, vparams, vout, op, t, oid, side, price, qty, otype, tif, aux,
-                           trail)
+                           trail, oco, parent)
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_TABLE_FULL:
         st[S_FLAGS] = status  # nothing changed: Python grows the venue, the item is retried
         return W_GROW

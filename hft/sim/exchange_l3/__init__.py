@@ -25,7 +25,7 @@ Layout (numba; few arrays per call)
 * ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer; ``params[P_NREP]`` counts the rows written.
 
 Two entry kernels: `order_step(book, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, aux,
-trail)`
+trail, oco, parent)`
 (``OP_NEW`` / ``OP_CANCEL`` / ``OP_REPLACE`` / ``OP_EXPIRE``) and `market_step(book, orders, cons, params, out, ref, now, kind,
 side, price, qty, oid)` (one market event, then the reference resync when ``ref`` has rows). Kernels never allocate: when the book needs a wider price range or more
 order slots they return `V_NEED_LEVELS` (price in ``params[P_NEED_PRICE]``) / `V_NEED_ORDERS` BEFORE changing
@@ -149,10 +149,32 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
 * TRAILING STOP (NEW of a stop / stop-limit with ``trail`` > 0 ticks, ``O_TRAIL``; a trail < 0, on another type,
   or on a stop-limit whose limit is not at or through its trigger → ``REJECTED``, `hft.core.order_rules.bad_trail`):
   held as a stop. Each print that triggers held stops (an execution, a hidden execution, a cross trade: after the
-  message and its resync, in `_print_with_held`, off the path of every other event) first tests its trigger as it
+  message and its resync, in `_with_held`, off the path of every event while nothing is held) first tests its
+  trigger as it
   stood; one it does not reach follows it (`hft.sim.venue_common.trail_follow`: a sell's trigger to
   ``max(trigger, print - trail)``, a buy's to ``min(trigger, print + trail)``, at least 1; a stop-limit's limit by
   as much). docs/sim.md, "Trailing stops".
+* OCO and BRACKET (a NEW with ``oco`` / ``parent``; docs/sim.md "OCO and bracket orders held by the venue"): ``oco``
+  names the other order of a pair: one the venue holds (working or held) not paired yet, else ``REJECTED``; both
+  link (``O_OCO``). ``parent`` names a bracket child's entry: one the venue holds that is no held child itself, the
+  child a limit / stop / stop-limit (`hft.core.order_rules.may_follow`), else ``REJECTED``; the child is ACKed and
+  held out of the book (``O_INBOOK = IN_KID``, counted in ``P_NHELD``) and counted on its parent (``O_KIDS``). The
+  venue remembers the last `DONE_ROWS` (16) orders that ended (filled, cancelled, expired) with their filled lots
+  (a ring in ``params``, ``P_DONE``...), so a link may name an order that ended before the NEW arrived: a NEW whose
+  pair's other has ended is ACKed, then ``CANCELED``; a child whose entry has ended (and was no held child) is
+  ACKed and enters at once for the lots the entry filled, at most its size; an order neither held nor remembered →
+  ``REJECTED``. The consequences (`links._linked`, one place) follow every fill of an order of ours (an
+  execution, a crossing add, the resync's crossing addition, a taker fill), its trigger and its end (cancel,
+  expiry, an IOC's or a refill's expiry): the other of its pair is ``CANCELED`` at once, after that fill's report
+  (or the trigger's reports), so nothing later in the message reaches it; an order with no leaves (and a cancelled
+  other) readies its children (``IN_READY``) with the lots it filled, at most their size. At the end of the step —
+  an order operation, or a market message after its resync, the stops it triggered and the refills — the ready
+  children enter, the first in the table each time (the order they arrived): none filled → ``CANCELED`` (its pair's
+  other with it); else ``REPLACED`` (qty = leaves = that size), then a stop is held as if newly sent (its row moves
+  to the end of the table), a limit enters as a NEW without ACK (it takes what it can; its rest joins the back of its
+  level's FIFO), each keeping its pair. A held child's REPLACE → ``REPLACE_REJECTED``. The room a child's entry
+  needs (a level and a slot per limit child) is checked before a step while orders are held (`V_NEED_*`, nothing
+  changed).
 * CANCEL: a working order → ``CANCELED`` (it leaves the queue); an order the venue does not hold (never
   arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
 * EXPIRE (a GTD order's expiry, scheduled by the engine when the order arrived: docs/sim.md, "Good till date"):

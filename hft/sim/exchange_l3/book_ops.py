@@ -47,6 +47,9 @@ from hft.sim.exchange_l2 import (
     MODE_PARTIAL_FILL,
 )
 from hft.sim.exchange_l3.layout import (
+    DONE_ROWS,
+    IN_KID,
+    IN_READY,
     IN_REFILL,
     N_OCOL,
     O_DISPLAY,
@@ -54,17 +57,27 @@ from hft.sim.exchange_l3.layout import (
     O_ID,
     O_INBOOK,
     O_KEY,
+    O_KIDS,
     O_LEAVES,
+    O_OCO,
+    O_PARENT,
     O_PRICE,
     O_SHOWN,
     O_SIDE,
+    O_TRIGGER,
     OWN_KEY_BASE,
     OWN_KEY_LIMIT,
     P_CLIPPED,
+    P_DONE,
+    P_DONE_EXEC,
+    P_DONE_ID,
+    P_LINKGEN,
     P_MAKER_BPS_H,
     P_MODE,
     P_MULT,
+    P_NHELD,
     P_NORD,
+    P_NREADY,
     P_NREFILL,
     P_PER_LOT,
     P_POS,
@@ -79,6 +92,7 @@ from hft.sim.exchange_l3.layout import (
     V_REPORTS_FULL,
     _kernel,
 )
+from hft.sim.exchange_l3.link_call import linked
 from hft.sim.fees import fee_money
 from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit_fill
 
@@ -226,10 +240,50 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
                 orders[r, O_INBOOK] = IN_REFILL
                 params[P_NREFILL] += 1
     oid = orders[r, O_ID]
+    oco = orders[r, O_OCO]
+    kids = orders[r, O_KIDS] if leaves == 0 else 0
+    got = orders[r, O_EXEC]
     if leaves == 0:
-        _drop_row(orders, params, r)
-    return emit_fill(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty,
-                     leaves, fee, frac, liq)
+        _end(orders, params, r)
+    ok = emit_fill(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty,
+                   leaves, fee, frac, liq)
+    if oco != 0 or kids != 0:  # one column test on the fill path (two on a last fill)
+        ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
+    return ok
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _end(orders, params, r) -> None:
+    """Our order in row `r` ends (filled, cancelled, expired): it leaves the table, and the ring of ended orders
+    remembers its id and filled lots (-1 for a bracket child that ended held), overwriting the oldest."""
+    k = params[P_DONE]
+    params[P_DONE] = (k + 1) & (DONE_ROWS - 1)
+    params[P_DONE_ID + k] = orders[r, O_ID]
+    params[P_DONE_EXEC + k] = -1 if orders[r, O_PARENT] != 0 else orders[r, O_EXEC]
+    _drop_row(orders, params, r)
+
+
+@helper  # inlined into its callers
+def _is_held(orders, r) -> bool:
+    """A held row: a stop waiting for its trigger, or a bracket child (`IN_KID`, `IN_READY`)."""
+    b = orders[r, O_INBOOK]
+    return b >= IN_KID or (b == 0 and orders[r, O_TRIGGER] > 0)
+
+
+@helper(outline=True)  # called (not inlined) from `_linked` and the cancel / expire operation: no cache entry
+def _remove_row(v, orders, params, r) -> None:
+    """Our order in row `r` ends whatever its state (a cancel, an expiry, the OCO rule): out of the book, its
+    counts kept (`P_NHELD`, `P_NREADY`, `P_NREFILL`), remembered (`_end`)."""
+    b = orders[r, O_INBOOK]
+    if b == 1:
+        delete_v(v, orders[r, O_KEY])
+    elif b == IN_REFILL:
+        params[P_NREFILL] -= 1
+    elif _is_held(orders, r):
+        params[P_NHELD] -= 1
+        if b == IN_READY:
+            params[P_NREADY] -= 1
+    _end(orders, params, r)
 
 
 @_kernel
@@ -408,15 +462,20 @@ def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
     """Walk a level's FIFO from node `j` up to (not including) node `stop`: our orders met on the way fill as makers,
     up to `rem` lots in all. Returns (reports fit, lots left)."""
     ok = True
+    lvl = (v.o[OW * j + OC_SIDE] * v.n + v.o[OW * j + OC_PRICE] - v.meta[M_BASE]) if j >= 0 else 0  # its level
     while j >= 0 and j != stop and rem > 0:
         nxt = v.o[OW * j + OC_NEXT]
         key = v.o[OW * j + OC_ID]
         if _is_own(key):
             r = _own_row_by_key(orders, params, key)
+            prv = v.o[OW * j + OC_PREV]
+            gen = params[P_LINKGEN]
             o, used = _maker_take(v, orders, params, out, now, r, rem)
             ok &= o
             rem -= used
-        j = nxt
+            if params[P_LINKGEN] != gen:  # the OCO rule took an order of ours out of the book (maybe `nxt`): the
+                nxt = v.o[OW * prv + OC_NEXT] if prv >= 0 else v.lv_head[lvl]  # walk goes on after `prv`, a
+        j = nxt  # market order (ours before it filled whole and left; `j` did too, or `rem` is 0)
     return ok, rem
 
 

@@ -50,8 +50,13 @@ O_TRIGGER = 11  # a held stop's trigger price (> 0 with O_INBOOK 0: held, not in
 O_DISPLAY = 12  # an iceberg's display (0: not an iceberg, its whole leaves rest in the book)
 O_SHOWN = 13  # an iceberg's lots in the book (its shown part left at its current queue place)
 O_TRAIL = 14  # a held trailing stop's distance from the prints (ticks; 0: not trailing)
-N_OCOL = 15
+O_OCO = 15  # the order id of the other order of its OCO pair (0: none)
+O_PARENT = 16  # a held bracket child's entry: its parent's order id (0: none, or released)
+O_KIDS = 17  # a bracket entry's children held for it (0: none)
+N_OCOL = 18
 IN_REFILL = 2  # O_INBOOK of an iceberg whose shown part filled whole during a market event: refilled at its end
+IN_KID = 3  # O_INBOOK of a bracket child held, out of the book, until its parent has no leaves
+IN_READY = 4  # O_INBOOK of a bracket child whose parent has no leaves: `_release` enters (or cancels) it
 
 # --- params ------------------------------------------------------------------------------------------------
 P_MODE = 0
@@ -72,9 +77,16 @@ P_RSEQ = 15  # next resync key offset (> 0: resync orders may rest in the book)
 P_RS_LEVELS = 16  # levels the resync adjusted (one per level and message)
 P_RS_ADDED = 17  # lots the resync added
 P_RS_REMOVED = 18  # lots the resync removed
-P_NHELD = 19  # rows of `orders` that are held stops (not in the book)
+P_NHELD = 19  # rows of `orders` that are held: stops (not in the book) and bracket children (IN_KID, IN_READY)
 P_NREFILL = 20  # rows of `orders` that are icebergs waiting for their refill (O_INBOOK == IN_REFILL)
-N_PARAMS = 24
+P_NREADY = 21  # bracket children ready to enter (O_INBOOK == IN_READY)
+P_LINKGEN = 22  # orders the OCO rule cancelled so far: a loop over rows or queue nodes that saw it change restarts
+P_DONE = 23  # the ring of ended orders: the row the next end is written to
+DONE_ROWS = 16  # ended orders the venue remembers (a power of 2), for the links that name one after its end
+P_DONE_ID = 24  # DONE_ROWS ended orders' ids (0: none yet)
+P_DONE_EXEC = P_DONE_ID + DONE_ROWS  # their filled lots (-1: a bracket child that ended held)
+P_LINKFN = P_DONE_EXEC + DONE_ROWS  # the address of the OCO / bracket code's C entry (`link_call`), set by `L3Venue`
+N_PARAMS = P_LINKFN + 1
 
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the
 # 14-array `L3Book` otherwise increfs / decrefs every member).

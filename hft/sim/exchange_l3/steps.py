@@ -63,17 +63,21 @@ from hft.sim.exchange_l3.book_ops import (
     _clear,
     _drop_row,
     _eff_best,
+    _end,
     _exec,
     _fill,
     _first_idx,
+    _is_held,
     _is_reserved,
     _level_qty,
     _next_idx,
     _own_qty_at,
     _own_row_by_id,
     _remove,
+    _remove_row,
 )
 from hft.sim.exchange_l3.layout import (
+    IN_KID,
     IN_REFILL,
     N_OCOL,
     O_ARRIVAL,
@@ -82,7 +86,9 @@ from hft.sim.exchange_l3.layout import (
     O_ID,
     O_INBOOK,
     O_KEY,
+    O_KIDS,
     O_LEAVES,
+    O_OCO,
     O_PRICE,
     O_QTY,
     O_SHOWN,
@@ -96,10 +102,12 @@ from hft.sim.exchange_l3.layout import (
     OP_NEW,
     OP_REPLACE,
     OWN_KEY_BASE,
+    P_LINKGEN,
     P_MODE,
     P_NEED_PRICE,
     P_NHELD,
     P_NORD,
+    P_NREADY,
     P_NREFILL,
     P_SEQ,
     V_BAD_ID,
@@ -112,6 +120,7 @@ from hft.sim.exchange_l3.layout import (
     V_TABLE_FULL,
     _kernel,
 )
+from hft.sim.exchange_l3.link_call import LINK_BAD, LINK_HELD, hold_linked, link_size, linked, release
 from hft.sim.exchange_l3.resync import (
     _resync,
     _rs_room,
@@ -132,12 +141,11 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
     """Apply one market event (module docstring) at exchange time `now`, then, when `ref` has rows (reference
     resync on), reconcile the visible levels with row ``params[P_REF_ROW]``; our reports are appended to
     ``out[params[P_NREP]:]``. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` nothing changed."""
-    # a print (an execution, hidden or visible, or a cross trade) while stops are held: a call of its own, so the
-    # path of every other event stays as short as without stops
-    if params[P_NHELD] > 0 and (kind == EV_EXEC or kind == EV_HIDDEN_EXEC or kind == EV_TRADE):
-        status = _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
-    else:
-        status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    # while stops or bracket children are held: a call of its own (the prints' triggers, the children's entry),
+    # so the path of every other event stays as short as without them
+    if params[P_NHELD] > 0:
+        return _with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
     # icebergs whose shown part the event filled whole: their next parts, at the back of their levels
     if params[P_NREFILL] > 0 and not _refill(v, orders, params, out, now):
         status = V_REPORTS_FULL
@@ -162,8 +170,16 @@ def _refill(v, orders, params, out, now) -> bool:
         price = orders[r, O_PRICE]
         if min(orders[r, O_DISPLAY], orders[r, O_LEAVES]) > QTY_MAX - _level_qty(v, side, price):
             oid = orders[r, O_ID]
-            _drop_row(orders, params, r)
+            oco = orders[r, O_OCO]
+            kids = orders[r, O_KIDS]
+            got = orders[r, O_EXEC]
+            _end(orders, params, r)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+            if oco != 0 or kids != 0:
+                gen = params[P_LINKGEN]
+                ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
+                if params[P_LINKGEN] != gen:  # a row before `r` may have left: look again from the first
+                    r = 0
             continue
         last = params[P_NORD] - 1
         for c in range(N_OCOL):  # rotate row r to the end: rows stay in book-entry order
@@ -175,15 +191,22 @@ def _refill(v, orders, params, out, now) -> bool:
     return ok
 
 
-@_kernel
-def _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
-    """`_event`, then the held stops the print triggers (`_trigger`); the room they need is checked first."""
-    room = _trigger_room(v, orders, params, price, (ref.shape[1] // 2 + 1) if ref.shape[0] > 0 else 1)
+@helper(outline=True)  # off the path of every event while nothing is held: one copy per module, never inlined
+def _with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
+    """`market_step_v` while orders are held: `_event`, then, on a print (an execution, hidden or visible, or a
+    cross trade), the held stops it triggers (`_trigger`), the icebergs' refills, and the bracket children made
+    ready (`_release`); the room they need is checked first."""
+    is_print = kind == EV_EXEC or kind == EV_HIDDEN_EXEC or kind == EV_TRADE
+    room = _held_room(v, orders, params, price, is_print, (ref.shape[1] // 2 + 1) if ref.shape[0] > 0 else 1)
     if room != V_OK:
         return room
     status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
-    if status == V_OK:
+    if status == V_OK and is_print:
         status = _trigger(v, orders, cons, params, out, now, price)
+    if params[P_NREFILL] > 0 and not _refill(v, orders, params, out, now):
+        status = V_REPORTS_FULL
+    if status == V_OK and params[P_NREADY] > 0:
+        status = release(v, orders, cons, params, out, now)
     return status
 
 
@@ -223,13 +246,15 @@ def _held(orders, r) -> bool:
 
 
 @_kernel
-def _trigger_room(v, orders, params, print_px, extra) -> int:
-    """V_OK when the held stops a print at `print_px` triggers can enter the book after the event (and the resync,
-    whose `extra` slots are counted): each stop-limit's price has a level and a slot; else what must grow first."""
+def _held_room(v, orders, params, print_px, is_print, extra) -> int:
+    """V_OK when the held orders a step may enter can join the book after the event (and the resync, whose `extra`
+    slots are counted): each stop-limit a print at `print_px` triggers (`is_print`), and each bracket child that
+    is a limit (its parent may end in the step), has a level at its price and a slot; else what must grow first."""
     k = 0
     for r in range(params[P_NORD]):
-        if _held(orders, r) and triggers(orders[r, O_SIDE], orders[r, O_TRIGGER], print_px) \
-                and orders[r, O_TYPE] == ORDER_STOP_LIMIT:
+        kid = orders[r, O_INBOOK] >= IN_KID and not is_stop(orders[r, O_TYPE])
+        if kid or (is_print and _held(orders, r) and triggers(orders[r, O_SIDE], orders[r, O_TRIGGER], print_px)
+                   and orders[r, O_TYPE] == ORDER_STOP_LIMIT):
             if level_index(orders[r, O_PRICE], v.meta[M_BASE], v.n) < 0:
                 params[P_NEED_PRICE] = orders[r, O_PRICE]
                 return V_NEED_LEVELS
@@ -262,13 +287,22 @@ def _trigger(v, orders, cons, params, out, now, print_px) -> int:
         qty = orders[r, O_LEAVES]
         stop = orders[r, O_TYPE] == ORDER_STOP
         tif = orders[r, O_TIF]
+        oco = orders[r, O_OCO]
+        kids = orders[r, O_KIDS]
         _drop_row(orders, params, r)  # the rows after it move up: `r` is the next one
         params[P_NHELD] -= 1
+        gen = params[P_LINKGEN]
         status = _new(v, orders, cons, params, out, now, oid, side, 0 if stop else price, qty,
                       ORDER_MARKET if stop else ORDER_LIMIT,
-                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px, 0, 0)
+                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px, 0, 0, oco, 0, kids)
         if status != V_OK:
             return status
+        if oco != 0:  # the trigger cancels the other of its pair, after the order's reports at entry (unless a
+            s = _own_row_by_id(orders, params, oid)  # fill or its end did)
+            if s >= 0 and orders[s, O_OCO] != 0 and not linked(v, orders, params, out, now, oid, oco, 0, 0):
+                return V_REPORTS_FULL
+            if params[P_LINKGEN] != gen:  # a row before `r` may have left: look again from the first (the held
+                r = 0  # stops this print did not reach stay so: `trail_follow` moved them away from it)
     return V_OK
 
 
@@ -309,23 +343,32 @@ def _put_order(orders, n, oid, side, price, qty, otype, tif, now) -> None:
 
 @_kernel
 def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px, display,
-         trail) -> int:
-    """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
-    `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book, trailing the prints by `trail`
-    > 0 ticks; `display` > 0: an iceberg, resting ``min(display, leaves)`` lots at a time (module docstring)."""
+         trail, oco, parent, kids) -> int:
+    """A NEW order; its first report is `first` (ACK; TRIGGERED for a stop entered by its trigger, REPLACED for a
+    bracket child entered by its parent's end) at `first_px`. A stop type (`first_px`: its trigger) is held: a row
+    not in the book, trailing the prints by `trail` > 0 ticks; `display` > 0: an iceberg, resting
+    ``min(display, leaves)`` lots at a time (module docstring); `oco`: the other order of its OCO pair, `parent`:
+    its bracket entry (0: none), both checked on an ACK'd NEW (else the links it keeps); `kids`: the bracket
+    children a re-entered order keeps."""
     stop = is_stop(otype)
+    ready = LINK_HELD  # a NEW whose link names an ended order: the lots it enters for at the step's end
+    if first == REPORT_ACK and (oco | parent) != 0:
+        ready = link_size(v, orders, params, out, otype, qty, oco, parent)
     if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))) \
             or (display != 0 and (display < 0 or display >= qty or not may_show(otype))) \
-            or bad_trail(otype, side, price, first_px, trail):
+            or bad_trail(otype, side, price, first_px, trail) or ready == LINK_BAD:
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
         return V_TABLE_FULL
-    if stop:
+    if stop or (first == REPORT_ACK and (parent != 0 or ready >= 0)):  # held: not in the book, no queue place
         _put_order(orders, n, oid, side, price, qty, otype, tif, now)
-        orders[n, O_TRIGGER] = first_px
-        orders[n, O_TRAIL] = trail
+        if (oco | parent) != 0:
+            hold_linked(v, orders, params, out, n, oid, first_px, stop, display, trail, oco, parent, ready)
+        else:
+            orders[n, O_TRIGGER] = first_px
+            orders[n, O_TRAIL] = trail
         params[P_NORD] = n + 1
         params[P_NHELD] += 1
         return V_OK if emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE) else V_REPORTS_FULL
@@ -346,12 +389,17 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     _put_order(orders, n, oid, side, price, qty, otype, tif, now)
     orders[n, O_DISPLAY] = display  # takes liquidity with its whole size (not in the book yet), then rests shown
     orders[n, O_KEY] = OWN_KEY_BASE + params[P_SEQ]
+    orders[n, O_OCO] = oco  # a NEW pairs both ways; a re-entered order keeps its pair and its children
+    orders[n, O_KIDS] = kids
+    if oco != 0 and first == REPORT_ACK:
+        orders[_own_row_by_id(orders, params, oco), O_OCO] = oid
     params[P_SEQ] += 1
     params[P_NORD] = n + 1
     ack = params[P_NREP]
-    ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, first, first_px, qty if first == REPORT_REPLACED else 0, qty, 0, LIQ_NONE)
     expire = ioc_like
     live = True
+    # (a fill may cancel the other of its pair, a row before this one: the new order stays the table's last row)
     if marketable:
         base = v.meta[M_BASE]
         if params[P_MODE] == MODE_NO_PARTIAL_FILL:  # whole, at the best, nothing consumed
@@ -389,11 +437,17 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
                             return V_CONS_FULL
                         live = take < orders[n, O_LEAVES]
                         ok &= _fill(v, orders, params, out, now, n, p, take, LIQ_TAKER)
+                        n = params[P_NORD] - 1
                     i = _next_idx(v, opp, i)
     if live:
         if expire:
-            _drop_row(orders, params, n)
+            oco = orders[n, O_OCO]
+            kids = orders[n, O_KIDS]
+            got = orders[n, O_EXEC]
+            _end(orders, params, n)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+            if oco != 0 or kids != 0:
+                ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
         else:
             _enter_book(v, orders, params, now, n)
             if ok:
@@ -404,7 +458,8 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
 @_kernel
 def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     r = _own_row_by_id(orders, params, oid)
-    if r < 0 or _held(orders, r) or qty <= 0 or qty > QTY_MAX - orders[r, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
+    # a held stop or bracket child is not replaced
+    if r < 0 or _is_held(orders, r) or qty <= 0 or qty > QTY_MAX - orders[r, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[r, O_SIDE]
@@ -448,38 +503,55 @@ def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
 @_kernel
 def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
                now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int,
-               trail: int) -> int:
+               trail: int, oco: int, parent: int) -> int:
     """`order_step_v` on the book's view (`hft.book.l3.l3_view`)."""
     return order_step_v(l3_view(book), orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger,
-                        trail)
+                        trail, oco, parent)
 
 
 @_kernel
 def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
                  now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int,
-                 trail: int) -> int:
+                 trail: int, oco: int, parent: int) -> int:
     """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's trigger, or a new
-    order's display, `venue_common.new_aux`: an iceberg; `trail`: a new trailing stop's distance, else 0) at exchange
-    time `now`. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
+    order's display, `venue_common.new_aux`: an iceberg; `trail`: a new trailing stop's distance, else 0; `oco` /
+    `parent`: a NEW's OCO pair / bracket entry, else 0) at exchange time `now`, then the bracket children it made
+    ready (`_release`). Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing
+    changed."""
+    if params[P_NHELD] > 0:  # bracket children a cancel or a fill may release need their room first
+        room = _held_room(v, orders, params, 0, False, 1)
+        if room != V_OK:
+            return room
+    status = _op(v, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger, trail, oco,
+                 parent)
+    if status == V_OK and params[P_NREADY] > 0:
+        status = release(v, orders, cons, params, out, now)
+    return status
+
+
+@helper  # inlined into `order_step_v`, its only caller
+def _op(v, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger, trail, oco,
+        parent) -> int:
     if op == OP_NEW:
         if is_stop(otype):
             return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger,
-                        0, trail)
+                        0, trail, oco, parent, 0)
         return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price,
-                    trigger, trail)
+                    trigger, trail, oco, parent, 0)
     if op == OP_CANCEL or op == OP_EXPIRE:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:  # an expiry of an order already gone says nothing
             ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
             px = orders[r, O_PRICE]
-            if _held(orders, r):
-                params[P_NHELD] -= 1
-            if orders[r, O_INBOOK] == 1:
-                delete_v(v, orders[r, O_KEY])
-            _drop_row(orders, params, r)
+            oco = orders[r, O_OCO]
+            kids = orders[r, O_KIDS]
+            got = orders[r, O_EXEC]
+            _remove_row(v, orders, params, r)
             ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED, px, 0, 0, 0,
                       LIQ_NONE)
+            if oco != 0 or kids != 0:  # its pair's other cancelled, its children ready
+                ok &= linked(v, orders, params, out, now, oid, oco, kids, got)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(v, orders, cons, params, out, now, oid, price, qty)
@@ -490,9 +562,10 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
 def out_need(params, width, ref) -> int:
     """Report rows one venue call may need: ACK + one fill per order of ours (event and resync crossing fills
     each reach an order once in full; a held stop: its TRIGGERED and expiry; an iceberg: the expiry of a refill
-    its level cannot hold) + one partial per level walked or adjusted (one walk: the orders held stops become share
-    it, each leaving at most one level part-taken, one more per held stop) + slack."""
-    return 8 + 3 * params[P_NORD] + width + params[P_NHELD] + ref.shape[1]
+    its level cannot hold; a bracket child: its REPLACED and expiry) + one CANCELED per order of ours (the OCO
+    rule) + one partial per level walked or adjusted (one walk: the orders held stops and bracket children become
+    share it, each leaving at most one level part-taken, one more per held order) + slack."""
+    return 8 + 4 * params[P_NORD] + width + params[P_NHELD] + ref.shape[1]
 
 
 @_kernel

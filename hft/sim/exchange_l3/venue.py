@@ -51,6 +51,7 @@ from hft.sim.exchange_l3.layout import (
     OP_NEW,
     OP_REPLACE,
     P_CLIPPED,
+    P_LINKFN,
     P_MAKER_BPS_H,
     P_MODE,
     P_MULT,
@@ -71,13 +72,14 @@ from hft.sim.exchange_l3.layout import (
     V_STATUS_NAMES,
     V_TABLE_FULL,
 )
+from hft.sim.exchange_l3.links import link_address
 from hft.sim.exchange_l3.steps import (
     market_snapshot,
     market_step,
     order_step,
 )
 from hft.sim.fees import FeeSchedule
-from hft.sim.venue_common import P_NCONS, P_NREP, l3_new_aux
+from hft.sim.venue_common import P_NCONS, P_NREP, new_aux
 
 
 # ======================================================================= Python driver
@@ -127,6 +129,7 @@ class L3Venue:
         self.params[P_MAKER_BPS_H] = fees.maker_bps_h
         self.params[P_TAKER_BPS_H] = fees.taker_bps_h
         self.params[P_PER_LOT] = fees.per_lot
+        self.params[P_LINKFN] = link_address()  # the OCO / bracket code's C entry (`link_call`)
         self.out = np.zeros(64, dtype=VENUE_REPORT_DTYPE)
         self._order_site = CallSite(order_step, 5)  # (book, orders, cons, params, out, op, now, ...)
         self._market_site = CallSite(market_step, 6)  # (..., out, ref, now, kind, ...)
@@ -157,7 +160,7 @@ class L3Venue:
         and for one taker walk in ``cons`` (at most one row per level)."""
         width = self.book.lv_qty.shape[1]
         # = out_need (the numba engine's test)
-        need = 8 + 3 * int(self.params[P_NORD]) + width + int(self.params[P_NHELD]) + self.ref.shape[1]
+        need = 8 + 4 * int(self.params[P_NORD]) + width + int(self.params[P_NHELD]) + self.ref.shape[1]
         if self.out.shape[0] < need:
             self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
         if self.cons.shape[0] - int(self.params[P_NCONS]) < width + 1:
@@ -203,20 +206,21 @@ class L3Venue:
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
             trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> np.ndarray:
         """A new order (a stop / stop-limit: held until a print reaches `trigger`, which follows the prints at
-        `trail` > 0 ticks; `display` > 0: an iceberg, showing that many lots at a time; an `oco` / `parent` link is
-        REJECTED: the L3 venue holds none)."""
+        `trail` > 0 ticks; `display` > 0: an iceberg, showing that many lots at a time; `oco`: the order it is
+        paired with, one cancelling the other; `parent`: a bracket child's entry, held until the entry has no
+        leaves)."""
         return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
-                          l3_new_aux(otype, trigger, display, oco | parent), trail)
+                          new_aux(otype, trigger, display), trail, oco, parent)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
-        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     def expire(self, now: int, oid: int) -> np.ndarray:
         """A GTD order's expiry: EXPIRED (leaves 0) if it still works or is held here, else nothing."""
-        return self._call(self._order_site, OP_EXPIRE, now, oid, 0, 0, 0, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_EXPIRE, now, oid, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
-        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0, 0, 0, 0, 0)
 
     # --- market data
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:

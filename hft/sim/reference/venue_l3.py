@@ -13,20 +13,31 @@ price that is their FIFO order, so "earliest in `ours`" breaks price ties in pri
 Stops and stop-limits (docs/sim.md, "Stop orders held by the venue") wait in `held`, in the order they arrived, out
 of the book. A print — an execution of a visible order, an execution against hidden liquidity, a cross trade —
 at a price >= a held buy's trigger or <= a held sell's triggers it, after the message and its resync: in `held`'s
-order each leaves it, is reported TRIGGERED (the message's price) and enters as a new order without an ACK (a stop a
-market IOC, a stop-limit a limit at its price with its TIF). Then each trailing stop still held (`Held.trail` > 0;
-docs/sim.md, "Trailing stops") follows the print: a sell's trigger becomes max(trigger, print − trail), a buy's
-min(trigger, print + trail) but at least 1, and a stop-limit's limit moves as much as its trigger did.
+order each stop it reaches (its trigger as it stood) leaves it, is reported TRIGGERED (the message's price) and enters
+as a new order without an ACK (a stop a market IOC, a stop-limit a limit at its price with its TIF); each trailing
+stop it does not reach (`Held.trail` > 0; docs/sim.md, "Trailing stops") follows the print: a sell's trigger becomes
+max(trigger, print − trail), a buy's min(trigger, print + trail) but at least 1, and a stop-limit's limit moves as
+much as its trigger did (one at a time, in `held`'s order: what a trigger's OCO rule cancels shows the price it had).
 
 An iceberg (docs/sim.md, "Iceberg orders held by the venue", L3) is an `Ours` with a `display`: its queue entry is
 its `shown` lots, not its leaves. An event that fills the shown part whole takes it out of its queue (`waiting`:
 no more fills from that event); when the message, its resync and the stops it triggered are done, each waiting
 iceberg, in `ours`' order, joins the back of its level again with ``min(display, leaves)`` lots and moves to the
 end of `ours`.
+
+OCO and bracket orders (docs/sim.md, "OCO and bracket orders held by the venue"), as on the reference L2 venue: an
+order's `oco` names the other of its pair; `_after` is what a fill, a trigger or an end of an order sets off (the
+other CANCELED; an order no longer held here readies its bracket children, `Child`, kept in `kids` in the order they
+arrived, each for the lots it filled, at most its size). At the end of each operation and of each message (after
+the stops it triggered and the icebergs' refills), `_release` takes the first ready child, again until none is:
+none filled for it → CANCELED; a stop → `Held` at the end of `held` (as if newly sent); a limit → a new order,
+reported REPLACED with its size. `ended` remembers the last 16 orders that ended (id, lots filled; None: a child
+that ended held), for the links that name one after its end.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -52,18 +63,20 @@ from hft.core.orders import (
     ORDER_STOP,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
     REPORT_TRIGGERED,
     TIF_FOK,
     TIF_IOC,
 )
 from hft.sim.reference.accounting import Fees, fee_of
-from hft.sim.reference.venue import MODES, QTY_MAX, Held, TakerMatching, VenueReport
+from hft.sim.reference.venue import ENDED, MODES, QTY_MAX, Child, Held, TakerMatching, VenueReport
 
 _U64 = (1 << 64) - 1
 
@@ -80,6 +93,8 @@ class Ours:
     display: int = 0  # an iceberg's (0: not an iceberg)
     shown: int = 0  # an iceberg's lots in its queue entry
     waiting: bool = False  # an iceberg out of its queue until the end of the message (its shown part filled)
+    oco: int = 0  # the other order of its OCO pair (0: none)
+    kids: int = 0  # the bracket children held for it
 
     @property
     def lots(self) -> int:
@@ -145,6 +160,9 @@ class L3ReferenceVenue(TakerMatching):
         self.consumed: dict[tuple[int, int], int] = {}
         self.ours: list[Ours] = []
         self.held: list[Held] = []  # stops waiting for their trigger, in the order they arrived
+        self.kids: list[Child] = []  # bracket children held for their parent, in the order they arrived
+        self.taking: Ours | None = None  # a new order taking liquidity (not in `ours` yet)
+        self.ended: deque[tuple[int, int | None]] = deque(maxlen=ENDED)  # (order id, lots filled), oldest first
         self.reference = reference
         self.rows_used = 0
         self.resync_serial = 0
@@ -230,29 +248,40 @@ class L3ReferenceVenue(TakerMatching):
         # a hidden execution, a trade without a resting order, a halt: nothing at the venue
         if self.reference is not None:
             self._resync(out, now)
-        if kind in (EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE):  # a print: the held stops it reaches, in arrival order
-            for h in [h for h in self.held if (price >= h.trigger if h.side == BUY else price <= h.trigger)]:
+        if kind in (EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE):  # a print: each held stop in arrival order, as it stood
+            for h in list(self.held):
+                if not any(x is h for x in self.held):  # the other of an OCO pair an earlier one cancelled
+                    continue
+                if not (price >= h.trigger if h.side == BUY else price <= h.trigger):
+                    if h.trail:  # not reached: a trailing stop follows it (the limit keeps its distance)
+                        to = max(h.trigger, price - h.trail) if h.side == SELL else max(1, min(h.trigger,
+                                                                                           price + h.trail))
+                        if h.order_type == ORDER_STOP_LIMIT:
+                            h.price += to - h.trigger
+                        h.trigger = to
+                    continue
                 self.held.remove(h)
                 if h.order_type == ORDER_STOP:
                     out += self._enter_new(now, h.order_id, h.side, 0, h.qty, ORDER_MARKET, TIF_IOC,
-                                           REPORT_TRIGGERED, price)
+                                           REPORT_TRIGGERED, price, oco=h.oco, kids=h.kids)
                 else:
                     out += self._enter_new(now, h.order_id, h.side, h.price, h.qty, ORDER_LIMIT, h.tif,
-                                           REPORT_TRIGGERED, price)
-            for h in self.held:  # the trailing stops it did not reach follow it (the limit keeps its distance)
-                if h.trail:
-                    to = max(h.trigger, price - h.trail) if h.side == SELL else max(1, min(h.trigger, price + h.trail))
-                    if h.order_type == ORDER_STOP_LIMIT:
-                        h.price += to - h.trigger
-                    h.trigger = to
+                                           REPORT_TRIGGERED, price, oco=h.oco, kids=h.kids)
+                entered = self._find(h.order_id)  # the trigger cancels its pair's other (unless a fill or its end
+                if entered is not None and entered.oco:  # at entry did)
+                    self._after(now, entered, out)
         for o in [o for o in self.ours if o.waiting]:  # icebergs whose shown part this message filled whole
+            if not o.waiting or not any(x is o for x in self.ours):
+                continue
             self.ours.remove(o)
             o.waiting = False
             if min(o.display, o.leaves) > QTY_MAX - self.total(o.side, o.price):  # the level cannot hold it
+                self.ended.append((o.order_id, o.filled))
                 out.append(VenueReport(now, o.order_id, o.price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
+                self._after(now, o, out)
             else:
                 self._enter(o)
-        return out
+        return self._release(now, out)
 
     def _add(self, out: list[VenueReport], now: int, oid: int, side: int, price: int, qty: int) -> None:
         if side not in (BUY, SELL) or qty <= 0 or oid in self.where or qty > QTY_MAX - self.total(side, price):
@@ -298,7 +327,7 @@ class L3ReferenceVenue(TakerMatching):
         for e in list(lv.queue):
             if e is stop or rem <= 0:
                 break
-            if isinstance(e, Ours):
+            if isinstance(e, Ours) and any(x is e for x in lv.queue):  # (not cancelled by the OCO rule meanwhile)
                 rem -= self._maker(out, now, e, rem)
         return rem
 
@@ -432,6 +461,7 @@ class L3ReferenceVenue(TakerMatching):
         ``partial_fill``); returns the lots of the budget it used."""
         use = min(o.lots, budget)
         out.append(self._fill(now, o, o.price, use if self.mode == "partial_fill" else o.lots, LIQ_MAKER))
+        self._after(now, o, out)
         return use
 
     def _fill(self, now: int, o: Ours, price: int, qty: int, liquidity: int) -> VenueReport:
@@ -439,9 +469,11 @@ class L3ReferenceVenue(TakerMatching):
         fee, frac = fee_of(price, qty, self.money, bps, self.fees.per_lot)
         o.leaves -= qty
         o.filled += qty
-        resting = o in self.ours
-        if o.leaves == 0 and resting:
-            self._leave(o)
+        resting = any(x is o for x in self.ours)
+        if o.leaves == 0:
+            if resting:
+                self._leave(o)
+            self.ended.append((o.order_id, o.filled))
         elif resting and o.display:
             o.shown -= qty
             if o.shown == 0:  # out of its queue; the end of the message refills it
@@ -468,35 +500,75 @@ class L3ReferenceVenue(TakerMatching):
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
             trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> list[VenueReport]:
         stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
-        # a trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a stop-limit's limit at or through its trigger;
-        # no OCO / bracket links on the L3 venue
-        if oco != 0 or parent != 0 or (trail and (trail < 0 or not stop or (
-                otype == ORDER_STOP_LIMIT and (price < trigger if side == BUY else price > trigger)))):
-            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-        if stop:
-            if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
-                    or (otype == ORDER_STOP_LIMIT and price <= 0)):
-                return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-            self.held.append(Held(oid, side, price, qty, otype, tif, trigger, trail))
-            return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
-        return self._enter_new(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display)
+        rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+        # a trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a stop-limit's limit at or through its trigger
+        if trail and (trail < 0 or not stop or (
+                otype == ORDER_STOP_LIMIT and (price < trigger if side == BUY else price > trigger))):
+            return rejected
+        # the other of an OCO pair: an order held here, not paired yet, or one remembered ended (the new order is
+        # then cancelled); a parent: one held here that is no child, or one remembered ended that ended no held
+        # child (the child then enters for what it filled), and a child a limit, stop or stop-limit
+        size = None  # the lots the order enters for at once, when what it names has ended
+        up = self._find_any(parent) if parent else None
+        if parent:
+            if otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT) or isinstance(up, Child):
+                return rejected
+            if up is None:
+                got = next((f for i, f in reversed(self.ended) if i == parent), -1)
+                if got is None or got < 0:
+                    return rejected
+                size = min(got, qty)
+        other = self._find_any(oco) if oco else None
+        if oco:
+            if other is None and all(i != oco for i, _ in self.ended):
+                return rejected
+            if other is None:
+                size = 0
+            elif other.oco:
+                return rejected
+        if stop or parent or size is not None:
+            if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL)
+                    or (stop and (trigger <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
+                    or (display and not stop and not (0 < display < qty and otype in (ORDER_LIMIT, ORDER_POST_ONLY)))):
+                return rejected
+            if parent or size is not None:
+                c = Child(oid, side, price, qty, otype, tif, trigger if stop else 0, 0 if stop else display, trail,
+                          parent, oco if other is not None else 0)
+                if up is not None:
+                    up.kids += 1
+                if size is not None:  # what it names has ended: it enters (or is cancelled) at this step's end
+                    c.ready, c.size = True, size
+                self.kids.append(c)
+            else:
+                self.held.append(Held(oid, side, price, qty, otype, tif, trigger, trail, oco if other else 0))
+            if other is not None:
+                other.oco = oid
+            return self._release(now, [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)])
+        return self._release(now, self._enter_new(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display,
+                                                  oco=oco, pair=other))
 
     def cancel(self, now: int, oid: int) -> list[VenueReport]:
-        h = next((h for h in self.held if h.order_id == oid), None)
-        if h is not None:
-            self.held.remove(h)
-            return [VenueReport(now, oid, h.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
-        return super().cancel(now, oid)
+        return self._end_op(now, oid, REPORT_CANCELED)
 
     def expire(self, now: int, oid: int) -> list[VenueReport]:
-        h = next((h for h in self.held if h.order_id == oid), None)
-        if h is not None:
-            self.held.remove(h)
-            return [VenueReport(now, oid, h.price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE)]
-        return super().expire(now, oid)
+        return self._end_op(now, oid, REPORT_EXPIRED)
+
+    def _end_op(self, now: int, oid: int, kind: int) -> list[VenueReport]:
+        """A cancel (CANCEL_REJECTED when the venue does not hold the order) or a GTD expiry (nothing then): the
+        order ends, and what that sets off (`_after`), then the ready children (`_release`)."""
+        o = self._find_any(oid)
+        if o is None:
+            if kind == REPORT_CANCELED:
+                return [VenueReport(now, oid, 0, 0, 0, 0, 0, REPORT_CANCEL_REJECTED, LIQ_NONE)]
+            return []
+        self._drop(o)
+        out = [VenueReport(now, oid, o.price, 0, 0, 0, 0, kind, LIQ_NONE)]
+        self._after(now, o, out)
+        return self._release(now, out)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
-        if any(h.order_id == oid for h in self.held):  # a held stop is not replaced
+        if any(h.order_id == oid for h in self.held) or any(c.order_id == oid for c in self.kids):
+            # a held stop or bracket child is not replaced
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
         out = super().replace(now, oid, price, qty)
         o = self._find(oid)
@@ -504,10 +576,88 @@ class L3ReferenceVenue(TakerMatching):
             o.shown = min(o.shown, o.leaves)
         return out
 
+    # --- OCO and brackets ----------------------------------------------------------------------------------
+    def _find_any(self, oid: int) -> Ours | Held | Child | None:
+        """Our order `oid` the venue holds: resting (or an iceberg waiting for its refill), a held stop or child."""
+        for seq in (self.ours, self.held, self.kids):
+            for o in seq:
+                if o.order_id == oid:
+                    return o
+        return None
+
+    def _holds(self, o: Ours | Held | Child) -> bool:
+        if o is self.taking and o.leaves > 0:
+            return True
+        return any(x is o for seq in (self.ours, self.held, self.kids) for x in seq)
+
+    def _drop(self, o: Ours | Held | Child) -> None:
+        """`o` ends (cancelled, expired, the OCO rule): it leaves the venue, which remembers it (`ended`)."""
+        if isinstance(o, Ours):
+            if o.waiting:
+                self.ours.remove(o)
+            else:
+                self._leave(o)
+            self.ended.append((o.order_id, o.filled))
+        elif isinstance(o, Held):
+            self.held.remove(o)
+            self.ended.append((o.order_id, 0))
+        else:
+            self.kids.remove(o)
+            self.ended.append((o.order_id, None if o.parent else 0))
+
+    def _filled(self, now: int, o: Ours, out: list[VenueReport]) -> None:
+        self._after(now, o, out)
+
+    def _after(self, now: int, o: Ours | Held | Child, out: list[VenueReport]) -> None:
+        """What a fill, a trigger or the end of `o` sets off: the other order of its OCO pair is CANCELED (the pair
+        unlinked); an order no longer held here readies its bracket children, as does that cancelled other."""
+        if o.oco:
+            other = self._find_any(o.oco)
+            o.oco = 0
+            if other is not None:
+                other.oco = 0
+                self._drop(other)
+                out.append(VenueReport(now, other.order_id, other.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
+                self._ready(other)
+        if not self._holds(o):
+            self._ready(o)
+
+    def _ready(self, parent: Ours | Held | Child) -> None:
+        """`parent` has no leaves: its children enter for the lots it filled (a held stop's: 0)."""
+        if isinstance(parent, Child) or not parent.kids:
+            return
+        parent.kids = 0
+        got = parent.filled if isinstance(parent, Ours) else 0
+        for c in self.kids:
+            if c.parent == parent.order_id and not c.ready:
+                c.ready, c.size = True, min(c.qty, got)
+
+    def _release(self, now: int, out: list[VenueReport]) -> list[VenueReport]:
+        """The ready bracket children, the first in arrival order each time until none is, reports appended."""
+        while True:
+            c = next((c for c in self.kids if c.ready), None)
+            if c is None:
+                return out
+            self.kids.remove(c)
+            if c.size == 0:  # its parent filled nothing (or its pair's other had ended)
+                self.ended.append((c.order_id, None if c.parent else 0))
+                out.append(VenueReport(now, c.order_id, c.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
+                self._after(now, c, out)
+            elif c.order_type in (ORDER_STOP, ORDER_STOP_LIMIT):  # held from now, as if newly sent
+                self.held.append(Held(c.order_id, c.side, c.price, c.size, c.order_type, c.tif, c.trigger, c.trail,
+                                      c.oco))
+                out.append(VenueReport(now, c.order_id, c.price, c.size, c.size, 0, 0, REPORT_REPLACED, LIQ_NONE))
+            else:
+                out += self._enter_new(now, c.order_id, c.side, c.price, c.size, c.order_type, c.tif,
+                                       REPORT_REPLACED, c.price, c.display if c.display < c.size else 0, oco=c.oco)
+
     def _enter_new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, first: int,
-                   first_price: int, display: int = 0) -> list[VenueReport]:
-        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`; `display`:
-        an iceberg's (a limit / post-only with 0 < display < qty), which takes liquidity with its whole size."""
+                   first_price: int, display: int = 0, oco: int = 0, kids: int = 0,
+                   pair: Ours | Held | Child | None = None) -> list[VenueReport]:
+        """A new order into the book; its first report is `first` (ACK; TRIGGERED; REPLACED, a bracket child with
+        its size) at `first_price`; `display`: an iceberg's (a limit / post-only with 0 < display < qty), which takes
+        liquidity with its whole size; `oco`, `kids`: the links it keeps (`pair`: the other of a pair it makes,
+        which names it from now)."""
         rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
             return rejected
@@ -521,14 +671,20 @@ class L3ReferenceVenue(TakerMatching):
         marketable = best is not None and self.within(side, price, best, market)
         if otype == ORDER_POST_ONLY and marketable:
             return rejected
-        o = Ours(oid, side, price, qty, display=display)
-        out = [VenueReport(now, oid, first_price, 0, qty, 0, 0, first, LIQ_NONE)]
+        o = Ours(oid, side, price, qty, display=display, oco=oco, kids=kids)
+        if pair is not None:
+            pair.oco = oid
+        out = [VenueReport(now, oid, first_price, qty if first == REPORT_REPLACED else 0, qty, 0, 0, first, LIQ_NONE)]
         if marketable:
             assert best is not None
+            self.taking = o  # held here while it takes (`_holds`): its partial fills ready no children
             expire |= self._take_liquidity(now, o, best, tif, market, out)
+            self.taking = None
         if o.leaves > 0:
             if expire:
+                self.ended.append((oid, o.filled))
                 out.append(VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
+                self._after(now, o, out)
             else:
                 self._enter(o)
                 out[0] = out[0]._replace(queue=self.queue_ahead(oid))

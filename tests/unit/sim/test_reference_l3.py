@@ -40,8 +40,10 @@ from hft.core.orders import (
     ORDER_STOP,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_CANCELED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
+    REPORT_REPLACED,
     REPORT_TRIGGERED,
     TIF_FOK,
     TIF_GTC,
@@ -50,7 +52,7 @@ from hft.core.orders import (
 from hft.sim.reference import L3ReferenceVenue, from_market_data
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import Gtd, Icebergs, Stops, Trailing, agree
+from tests.unit.sim.agreement import Gtd, Icebergs, Linked, Stops, Trailing, agree
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
@@ -274,6 +276,20 @@ def test_native_icebergs_on_generated_day_agree(day, resync):
     assert INTENT_CANCEL in set(ref.orders["action"].tolist())
 
 
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+def test_native_oco_and_brackets_on_generated_day_agree(day, mode):
+    """OCO pairs and brackets held by the L3 venue (`Linked`: entries cancelled after a partial fill or none,
+    children of an entry that took at once, an order paired twice, BAD_LINK refusals), on a day whose resync has
+    work: both engines the same, every array; the rules ran (counts)."""
+    made: list[Linked] = []
+    _, ref, _ = _pair(_mangled(day, 6), lambda: made.append(Linked(every=2)) or made[-1], "linked",
+                      exchange=mode)
+    nb_s, ref_s = made
+    assert (nb_s.oco_cancels, nb_s.released, nb_s.rejected, nb_s.refused) == (
+        ref_s.oco_cancels, ref_s.released, ref_s.rejected, ref_s.refused)
+    assert ref_s.oco_cancels > 10 and ref_s.released > 5 and len(ref.fills) > 20
+
+
 # --- the real LOBSTER sample of the golden ---------------------------------------------------------------------
 def _lobster_day():
     from hft.data.sources import open_market_data
@@ -329,6 +345,22 @@ def test_native_trailing_stops_on_lobster_agree():
     nb_s, ref_s = made
     assert nb_s.triggered == ref_s.triggered > 50 and nb_s.refused == ref_s.refused
     assert nb_s.moved == ref_s.moved > 20 and len(ref.fills) > 50
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # the real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_oco_and_brackets_on_lobster_agree():
+    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing venue-native OCO pairs and brackets
+    (`Linked`): both engines the same, every array, the other of a pair cancelled and the children released by real
+    executions, adds and the resync; floors on the rules' counts."""
+    md, config = _lobster_day()
+    made: list[Linked] = []
+    _, ref, _ = _pair(md, lambda: made.append(Linked(every=10)) or made[-1], "linked", config=config)
+    nb_s, ref_s = made
+    assert (nb_s.oco_cancels, nb_s.released, nb_s.rejected, nb_s.refused) == (
+        ref_s.oco_cancels, ref_s.released, ref_s.rejected, ref_s.refused)
+    assert ref_s.oco_cancels > 20 and ref_s.released > 10 and len(ref.fills) > 50
 
 
 @pytest.mark.shared_data
@@ -439,6 +471,18 @@ def test_venue_trailing_stops_agree_step_by_step(seed, resync, mode):
     assert moves >= 5
 
 
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+@pytest.mark.parametrize("resync", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_venue_with_oco_and_brackets_agrees_step_by_step(seed, resync, mode):
+    """As `test_venue_agrees_step_by_step` with many of our new orders naming an OCO pair's other and / or a bracket
+    entry (recent orders of ours, held, working or ended, some never sent; docs/sim.md, "OCO and bracket orders held
+    by the venue"): every report the same in both venues, and the same orders held; the rules ran: market events
+    cancelled the other of a pair and released bracket children (REPLACED) on every seed."""
+    counts = _venue_steps(seed, resync, mode, icebergs=False, trails=seed % 2 == 1, links=True)
+    assert counts["oco_cancels"] >= 2 and counts["released"] >= 2, counts
+
+
 def _held(nb, ref) -> tuple[dict, dict]:
     """Each L3 venue's held stops: order id -> (trigger, limit)."""
     from hft.sim.exchange_l3.layout import O_ID, O_INBOOK, O_PRICE, O_TRIGGER, P_NORD
@@ -448,16 +492,28 @@ def _held(nb, ref) -> tuple[dict, dict]:
     return got, {h.order_id: (h.trigger, h.price) for h in ref.held}
 
 
-def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: bool = False) -> int:
+def _kids(nb, ref) -> tuple[dict, dict]:
+    """Each L3 venue's held bracket children: order id -> (parent, other of its pair)."""
+    from hft.sim.exchange_l3.layout import IN_KID, O_ID, O_INBOOK, O_OCO, O_PARENT, P_NORD
+
+    rows = nb.orders[: int(nb.params[P_NORD])]
+    got = {int(r[O_ID]): (int(r[O_PARENT]), int(r[O_OCO])) for r in rows if r[O_INBOOK] >= IN_KID}
+    return got, {c.order_id: (c.parent, c.oco) for c in ref.kids}
+
+
+def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: bool = False,
+                 links: bool = False) -> int | dict[str, int]:
     """The seeded steps of the step-by-step tests; returns how many icebergs filled more than their display (each
-    was refilled at least once), or with `trails` (most stops trailing), on how many steps a held trigger moved."""
+    was refilled at least once), or with `trails` (most stops trailing), on how many steps a held trigger moved;
+    with `links` (new orders naming an OCO pair's other or a bracket entry), the counts of the CANCELED reports of
+    an order no cancel named and of the REPLACED reports of no replace (the OCO and bracket rules)."""
     from hft.sim.exchange_l2 import EXCHANGE_MODES
     from hft.sim.exchange_l3 import L3Venue
     from hft.sim.fees import FeeSchedule
     from hft.sim.reference import Fees
 
     rng = np.random.default_rng(seed)
-    steps = 400
+    steps = 1_000 if links else 400
     rows = _random_rows(rng, steps) if resync else None
     nb = L3Venue(mode=EXCHANGE_MODES[mode], fees=FeeSchedule(-20, 150, 1), reference=rows)
     ref = L3ReferenceVenue(mode, Fees(-20, 150, 1), 1, rows.tolist() if resync else None)
@@ -468,6 +524,7 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
     ours: list[int] = []
     next_id = 1
     triggered = moves = 0
+    counts = {"oco_cancels": 0, "released": 0}
     display: dict[int, int] = {}  # our icebergs' displays
     filled: dict[int, int] = {}  # ... and their filled lots
     for t in range(steps):
@@ -493,6 +550,10 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
         assert want == got, (t, "market", kind, side, price, qty, oid)
         held_nb, held_ref = _held(nb, ref)
         assert held_nb == held_ref, (t, "held")
+        kids_nb, kids_ref = _kids(nb, ref)
+        assert kids_nb == kids_ref, (t, "kids")
+        counts["oco_cancels"] += sum(1 for x in got if x[7] == REPORT_CANCELED)  # only the rules cancel here
+        counts["released"] += sum(1 for x in got if x[7] == REPORT_REPLACED)
         moves += any(before.get(o, v)[0] != v[0] for o, v in held_ref.items())
         triggered += sum(1 for x in got if x[7] == REPORT_TRIGGERED)  # (held stops: docs/sim.md)
         step_fill: dict[int, int] = {}
@@ -517,7 +578,16 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
             trail = 0
             if trails and rng.random() < (0.8 if trigger else 0.05):  # some bad: < 0, on a limit, a wrong-side limit
                 trail = int(rng.integers(1, 4)) if rng.random() < 0.9 else -1
-            got, want = nb.new(now, *args, shown, trail=trail), ref.new(now, *args, shown, trail=trail)
+            link = {}
+            oid = next_id
+            if links and rng.random() < 0.8:  # recent orders of ours (working, held or ended), or one never sent
+                named = [*ours[-5:], next_id + 7]
+                if rng.random() < 0.6:
+                    link["oco"] = int(rng.choice(named))
+                if rng.random() < 0.6:
+                    link["parent"] = int(rng.choice(named))
+            got = nb.new(now, *args, shown, trail=trail, **link)
+            want = ref.new(now, *args, shown, trail=trail, **link)
             ours.append(next_id)
             next_id += 1
         elif r < 0.6 and ours:
@@ -530,9 +600,15 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: boo
             continue
         assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
         assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
+        assert _kids(nb, ref)[0] == _kids(nb, ref)[1], (t, "kids")
+        if r < 0.6:  # a new order or a cancel: any other order's CANCELED, any REPLACED, is the rules'
+            counts["oco_cancels"] += sum(1 for x in got.tolist() if x[7] == REPORT_CANCELED and x[1] != oid)
+            counts["released"] += sum(1 for x in got.tolist() if x[7] == REPORT_REPLACED)
     assert ref.data == nb.counters()
     assert ref.resync_counters() == nb.resync_counters()
     assert triggered > 5
+    if links:
+        return counts
     if trails:
         return moves
     return sum(1 for o, q in filled.items() if q > display[o])
@@ -548,10 +624,10 @@ def _iceberg_pair():
             L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None))
 
 
-def _both(nb, ref, op: str, *args) -> list[tuple[int, ...]]:
+def _both(nb, ref, op: str, *args, **kw) -> list[tuple[int, ...]]:
     """One call on both L3 venues; their reports, which must be the same, as (kind, qty, leaves, price) rows."""
-    got = [tuple(x) for x in getattr(nb, op)(*args).tolist()]
-    assert [tuple(x) for x in getattr(ref, op)(*args)] == got, op
+    got = [tuple(x) for x in getattr(nb, op)(*args, **kw).tolist()]
+    assert [tuple(x) for x in getattr(ref, op)(*args, **kw)] == got, op
     return [(x[7], x[3], x[4], x[2]) for x in got]
 
 
@@ -636,27 +712,97 @@ def test_a_trailing_stop_on_the_l3_venue_follows_every_print():
     assert _held(nb, ref) == ({}, {}) and nb.working()[2]["price"] == 3
 
 
-def test_the_l3_venue_rejects_oco_and_bracket_links():
-    """No OCO or bracket orders on the L3 venue (docs/sim.md, "OCO and bracket orders held by the venue"): a limit or
-    stop naming an `oco` or a `parent` is REJECTED by both L3 venues, nothing held; the same order without one is
-    accepted."""
-    from hft.core.orders import ORDER_LIMIT, ORDER_STOP, REPORT_ACK, REPORT_REJECTED, TIF_GTC
-    from hft.sim.exchange_l2 import EXCHANGE_MODES
-    from hft.sim.exchange_l3 import L3Venue
-    from hft.sim.fees import FeeSchedule
-    from hft.sim.reference import Fees
+def test_oco_and_bracket_on_the_l3_venue_hand_derived():
+    """Hand-derived, both L3 venues (docs/sim.md, "OCO and bracket orders held by the venue"): bid 99 x5 and ask 101 x5
+    anonymous. A limit and a stop paired: an execution reaching the limit part-fills it and cancels the stop after
+    the fill; an order naming one already paired is REJECTED. A stop of a pair triggers: TRIGGERED, its fill, then
+    the limit's CANCELED. A bracket entry filled in two executions releases its take profit (REPLACED, then it rests
+    at the back of 103) and its stop (REPLACED, held) for the whole 4; the take profit's fill cancels the stop. An
+    entry cancelled after 2 of 5 releases its children for 2; one cancelled unfilled cancels them (the second as
+    the first's pair). A child of an unknown entry or of a held child is REJECTED, a held child's replace
+    REPLACE_REJECTED. Links to ended orders: the child of an IOC entry that took 3 enters at once for 3, that of one
+    that took nothing is cancelled, an order whose pair's other has ended is cancelled; 15 ends later the entry is
+    still remembered, 16 later it is forgotten (REJECTED)."""
+    from hft.core.orders import (
+        REPORT_CANCELED,
+        REPORT_EXPIRED,
+        REPORT_REJECTED,
+        REPORT_REPLACE_REJECTED,
+        REPORT_REPLACED,
+    )
 
-    nb = L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0))
-    ref = L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None)
-    nb.seed_level(BUY, 99, 5)
-    ref.seed(BUY, 99, 5)
-    got = nb.new(1, 1, -1, 101, 2, ORDER_LIMIT, TIF_GTC)
-    assert [tuple(x) for x in ref.new(1, 1, -1, 101, 2, ORDER_LIMIT, TIF_GTC)] == [tuple(x) for x in got.tolist()]
-    assert [int(k) for k in got["kind"]] == [REPORT_ACK]
-    oid = 1
-    for args in ((-1, 102, 2, ORDER_LIMIT, TIF_GTC), (-1, 0, 2, ORDER_STOP, TIF_GTC, 97)):
-        for link in ({"oco": 1}, {"parent": 1}):
-            oid += 1
-            got, want = nb.new(2, oid, *args, **link), ref.new(2, oid, *args, **link)
-            assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()]
-            assert [int(k) for k in got["kind"]] == [REPORT_REJECTED]
+    nb, ref = _iceberg_pair()
+    for side, price in ((BUY, 99), (SELL, 101)):
+        nb.seed_level(side, price, 5)
+        ref.seed(side, price, 5)
+    ack, can, rej = REPORT_ACK, REPORT_CANCELED, REPORT_REJECTED
+    # OCO: sell limit 105 x3 (alone at 105), sell stop 95 x3 its pair; market sell 12 x4 queues behind the limit
+    assert _both(nb, ref, "new", 1, 1, SELL, 105, 3, ORDER_LIMIT, TIF_GTC) == [(ack, 0, 3, 105)]
+    assert _both(nb, ref, "new", 1, 2, SELL, 0, 3, ORDER_STOP, TIF_GTC, 95, oco=1) == [(ack, 0, 3, 0)]
+    assert _both(nb, ref, "new", 1, 3, SELL, 0, 3, ORDER_STOP, TIF_GTC, 95, oco=1) == [(rej, 0, 0, 0)]
+    assert _both(nb, ref, "market", 2, EV_ADD, SELL, 105, 4, 12) == []
+    # an execution of 2 of order 12: the aggressor went through our limit first (2 of its 3), then the stop goes
+    assert _both(nb, ref, "market", 3, EV_EXEC, SELL, 105, 2, 12) == [(REPORT_PARTIAL_FILL, 2, 1, 105), (can, 0, 0, 0)]
+    # a stop of a pair triggers at an execution at 99 (anonymous: 4 lots left there): a market sell 2 takes 2 @ 99,
+    # then the limit 110 is cancelled
+    assert _both(nb, ref, "new", 4, 4, SELL, 110, 2, ORDER_LIMIT, TIF_GTC) == [(ack, 0, 2, 110)]
+    assert _both(nb, ref, "new", 4, 5, SELL, 0, 2, ORDER_STOP, TIF_GTC, 99, oco=4) == [(ack, 0, 2, 0)]
+    assert _both(nb, ref, "market", 5, EV_EXEC, BUY, 99, 1, 10**9) == [
+        (REPORT_TRIGGERED, 0, 2, 99), (REPORT_FILL, 2, 0, 99), (can, 0, 0, 110)]
+    # a bracket: buy 100 x4 (alone at 100); take profit sell 103 x4 and stop sell 97 x4 held for it, paired
+    assert _both(nb, ref, "new", 6, 10, BUY, 100, 4, ORDER_LIMIT, TIF_GTC) == [(ack, 0, 4, 100)]
+    assert _both(nb, ref, "new", 6, 11, SELL, 103, 4, ORDER_LIMIT, TIF_GTC, parent=10) == [(ack, 0, 4, 103)]
+    assert _both(nb, ref, "new", 6, 12, SELL, 0, 4, ORDER_STOP, TIF_GTC, 97, parent=10, oco=11) == [(ack, 0, 4, 0)]
+    assert _both(nb, ref, "market", 7, EV_ADD, BUY, 100, 5, 21) == []  # behind the entry
+    assert _both(nb, ref, "market", 8, EV_EXEC, BUY, 100, 2, 21) == [(REPORT_PARTIAL_FILL, 2, 2, 100)]  # held: no more
+    assert _both(nb, ref, "market", 9, EV_EXEC, BUY, 100, 3, 21) == [
+        (REPORT_FILL, 2, 0, 100), (REPORT_REPLACED, 4, 4, 103), (REPORT_REPLACED, 4, 4, 0)]
+    assert nb.queue_ahead(11) == ref.queue_ahead(11) == 0  # the take profit rests alone at 103
+    assert _held(nb, ref) == ({12: (97, 0)},) * 2  # the stop is held from now
+    assert _both(nb, ref, "market", 10, EV_ADD, SELL, 103, 3, 22) == []
+    assert _both(nb, ref, "market", 11, EV_EXEC, SELL, 103, 1, 22) == [(REPORT_PARTIAL_FILL, 1, 3, 103),
+                                                                        (can, 0, 0, 0)]
+    # an entry cancelled after 2 of 5: its children enter for 2 (the take profit rests at 120)
+    assert _both(nb, ref, "new", 12, 30, BUY, 98, 5, ORDER_LIMIT, TIF_GTC) == [(ack, 0, 5, 98)]
+    _both(nb, ref, "new", 12, 31, SELL, 120, 5, ORDER_LIMIT, TIF_GTC, parent=30)
+    _both(nb, ref, "new", 12, 32, SELL, 0, 5, ORDER_STOP, TIF_GTC, 80, parent=30, oco=31)
+    assert _both(nb, ref, "market", 13, EV_ADD, BUY, 98, 5, 23) == []
+    assert _both(nb, ref, "market", 14, EV_EXEC, BUY, 98, 2, 23) == [(REPORT_PARTIAL_FILL, 2, 3, 98)]
+    assert _both(nb, ref, "cancel", 15, 30) == [(can, 0, 0, 98), (REPORT_REPLACED, 2, 2, 120),
+                                                (REPORT_REPLACED, 2, 2, 0)]
+    assert nb.working()[31]["leaves"] == 2
+    # an entry cancelled unfilled: its take profit cancelled, and its stop as the take profit's pair
+    _both(nb, ref, "new", 16, 40, BUY, 97, 2, ORDER_LIMIT, TIF_GTC)
+    _both(nb, ref, "new", 16, 41, SELL, 125, 2, ORDER_LIMIT, TIF_GTC, parent=40)
+    _both(nb, ref, "new", 16, 42, SELL, 0, 2, ORDER_STOP, TIF_GTC, 85, parent=40, oco=41)
+    got = nb.cancel(17, 40)
+    assert [tuple(x) for x in ref.cancel(17, 40)] == [tuple(x) for x in got.tolist()]
+    assert [(int(x["order_id"]), int(x["kind"])) for x in got] == [(40, can), (41, can), (42, can)]
+    # a child of an order never sent, of a held child: REJECTED; a held child is not replaced
+    assert _both(nb, ref, "new", 18, 50, SELL, 130, 1, ORDER_LIMIT, TIF_GTC, parent=999) == [(rej, 0, 0, 130)]
+    _both(nb, ref, "new", 18, 51, BUY, 96, 1, ORDER_LIMIT, TIF_GTC)
+    assert _both(nb, ref, "new", 18, 52, SELL, 130, 1, ORDER_LIMIT, TIF_GTC, parent=51) == [(ack, 0, 1, 130)]
+    assert _both(nb, ref, "new", 18, 53, SELL, 131, 1, ORDER_LIMIT, TIF_GTC, parent=52) == [(rej, 0, 0, 131)]
+    assert _both(nb, ref, "replace", 18, 52, 129, 1) == [(REPORT_REPLACE_REJECTED, 0, 0, 129)]
+    assert _both(nb, ref, "cancel", 19, 51) == [(can, 0, 0, 96), (can, 0, 0, 130)]
+    # links to ended orders: an IOC buy 3 takes 3 of the 5 anonymous lots at 101; its child enters at once for 3
+    assert _both(nb, ref, "new", 20, 60, BUY, 101, 3, ORDER_LIMIT, TIF_IOC) == [(ack, 0, 3, 101),
+                                                                               (REPORT_FILL, 3, 0, 101)]
+    assert _both(nb, ref, "new", 21, 61, SELL, 104, 5, ORDER_LIMIT, TIF_GTC, parent=60) == [
+        (ack, 0, 5, 104), (REPORT_REPLACED, 3, 3, 104)]
+    assert nb.working()[61]["leaves"] == 3
+    # one that took nothing (not marketable, IOC): its child is cancelled; a pair's other that has ended: cancelled
+    assert _both(nb, ref, "new", 22, 62, BUY, 90, 1, ORDER_LIMIT, TIF_IOC) == [(ack, 0, 1, 90),
+                                                                              (REPORT_EXPIRED, 0, 0, 90)]
+    assert _both(nb, ref, "new", 22, 63, SELL, 104, 1, ORDER_LIMIT, TIF_GTC, parent=62) == [(ack, 0, 1, 104),
+                                                                                             (can, 0, 0, 104)]
+    assert _both(nb, ref, "new", 22, 64, SELL, 111, 1, ORDER_LIMIT, TIF_GTC, oco=60) == [(ack, 0, 1, 111),
+                                                                                          (can, 0, 0, 111)]
+    # the ring holds the last 16 ends: 62, 63, 64 and 12 expiries make 15 after order 60's, which is remembered; one
+    # more end and it is forgotten
+    for k in range(12):
+        _both(nb, ref, "new", 23, 70 + k, BUY, 90, 1, ORDER_LIMIT, TIF_IOC)
+    assert _both(nb, ref, "new", 24, 90, SELL, 104, 1, ORDER_LIMIT, TIF_GTC, parent=60) == [
+        (ack, 0, 1, 104), (REPORT_REPLACED, 1, 1, 104)]
+    _both(nb, ref, "new", 25, 91, BUY, 90, 1, ORDER_LIMIT, TIF_IOC)
+    assert _both(nb, ref, "new", 26, 92, SELL, 104, 1, ORDER_LIMIT, TIF_GTC, parent=60) == [(rej, 0, 0, 104)]

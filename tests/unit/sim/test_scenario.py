@@ -270,6 +270,40 @@ EXPECTED = {
          (72.0, "K", "NEW", None, None, 3, None, None),  # H has ended: the venue remembers what it filled
          (72.0, "K", "REPLACED", 10050, 2, 2, None, None)],
         (5, -49964, 0, 5)),
+    # OCO pairs and brackets held by the L3 venue: the file's header derives the trace; executions fill our orders
+    # where they queue, the other of a pair CANCELED after the fill (L, S) or the trigger's reports (SL, TP), children
+    # released at the end of the message that ended their entry (E), or at once for an entry that had ended (H, K)
+    "native_oco_l3.yaml": (
+        [(3.0, "L", "NEW", None, None, 3, None, None),
+         (3.0, "S", "NEW", None, None, 3, None, None),
+         (3.0, "E", "NEW", None, None, 4, None, None),
+         (3.0, "TP", "NEW", None, None, 4, None, None),
+         (3.0, "SL", "NEW", None, None, 4, None, None),
+         (11.0, "L", "PARTIALLY_FILLED", 10005, 2, 1, "maker", 0),  # order 50's execution: L was ahead of it
+         (11.0, "S", "CANCELED", None, None, 0, None, None),
+         (26.0, "E", "PARTIALLY_FILLED", 10000, 3, 1, "maker", 0),
+         (31.0, "E", "FILLED", 10000, 1, 0, "maker", 0),
+         (31.0, "TP", "REPLACED", 10010, 4, 4, None, None),  # for the whole: 3 + 1
+         (31.0, "SL", "REPLACED", 0, 4, 4, None, None),
+         (41.0, "SL", "TRIGGERED", 9990, None, 4, None, None),  # a cross trade
+         (41.0, "SL", "FILLED", 9999, 4, 0, "taker", 0),
+         (41.0, "TP", "CANCELED", None, None, 0, None, None),
+         (52.0, "H", "NEW", None, None, 2, None, None),
+         (52.0, "H", "FILLED", 10001, 2, 0, "taker", 0),
+         (52.0, "K", "NEW", None, None, 3, None, None),  # H has ended: the venue remembers what it filled
+         (52.0, "K", "REPLACED", 10050, 2, 2, None, None),
+         (52.0, "O", "NEW", None, None, 1, None, None),
+         (52.0, "O", "CANCELED", None, None, 0, None, None),  # the other of its pair (H) has ended
+         (57.0, "R", "NEW", None, None, 1, None, None),
+         (59.0, "Q", "REJECTED", None, None, 0, None, None),  # the venue's: L is paired already
+         (62.0, "R", "CANCELED", None, None, 0, None, None),
+         (62.0, "L", "CANCELED", None, None, 0, None, None),
+         (67.0, "G", "NEW", None, None, 2, None, None),
+         (67.0, "TP3", "NEW", None, None, 2, None, None),
+         (72.0, "TP3", "REPLACE_REJECTED", None, None, 0, None, None),  # a held child
+         (77.0, "G", "CANCELED", None, None, 0, None, None),
+         (77.0, "TP3", "CANCELED", None, None, 0, None, None)],  # G filled nothing
+        (0, 4, 0, 5)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
