@@ -173,8 +173,8 @@ R_BAD_DISPLAY = 27  # an iceberg's display: not 0 < display < qty, on an order t
 # or on a cancel / replace (a replace keeps the order's display)
 R_BAD_TRAIL = 28  # a trailing stop's distance: not > 0, not a whole number of ticks, on an order type other than
 # stop / stop-limit, or on a cancel / replace
-R_BAD_LINK = 29  # an OCO / bracket link (`oco`, `parent`): < 0, the order's own id, not a working order of the same
-# account, strategy and instrument, a bracket child of a type other than limit / stop / stop-limit, or on a cancel /
+R_BAD_LINK = 29  # an OCO / bracket link (`oco`, `parent`): < 0, the order's own id, no order of the same account,
+# strategy and instrument in the gateway's order table (working, or ended with its row not yet taken), a bracket child of a type other than limit / stop / stop-limit, or on a cancel /
 # replace
 # exposure (step 3)
 R_POSITION_LIMIT = 30

@@ -61,9 +61,9 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     API's times are all ns: a view's ``ts``, a limit's ``window_ns``), which the venue expires it at; a limit or
     post-only order may take `display` (lots), an iceberg showing that many at a time; the gateway's ``risk.tifs``
     must list ``gtd``. A ``stop`` / ``stop_limit`` may take `trail` (ticks): a trailing stop, its trigger following
-    the prints at that distance (docs/sim.md, "Trailing stops"). `oco` names (by its order id) a working order this
-    one is paired with, one cancelling the other, and `parent` a working order this one is a bracket child of, held
-    by the venue until its parent has no leaves (docs/sim.md, "OCO and bracket orders held by the venue"; the
+    the prints at that distance (docs/sim.md, "Trailing stops"). `oco` names (by its order id) the order this one is
+    paired with, one cancelling the other, and `parent` the order this one is a bracket child of, held by the venue
+    until its parent has no leaves (either may have ended: docs/live.md, "An entry that takes at once") (docs/sim.md, "OCO and bracket orders held by the venue"; the
     gateway checks both: BAD_LINK). The optional fields are `hft.core.orders.OPTION_NAMES`, in that order."""
 
     client_order_id: str
@@ -256,8 +256,8 @@ def check_new(o: NewOrder) -> NewOrder:
     """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (an optional
     field left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not after its clock is
     BAD_EXPIRE, a display not below the quantity or off the lot BAD_DISPLAY, a trail off the tick or a trailing
-    stop-limit's limit on the wrong side of its trigger BAD_TRAIL, a link to no working order of the same account,
-    strategy and symbol (or a child of a type no child may be) BAD_LINK (422)."""
+    stop-limit's limit on the wrong side of its trigger BAD_TRAIL, a link to no order of the same account, strategy
+    and symbol that it still knows (or a child of a type no child may be) BAD_LINK (422)."""
     for name in OPTION_NAMES:
         if getattr(o, name) is UNSET:
             setattr(o, name, 0)
@@ -286,8 +286,8 @@ def check_new(o: NewOrder) -> NewOrder:
             "an iceberg's display", "lots")
     _option(o, "trail", stop, False, f"a {o.order_type} order", "on stop and stop_limit", "a trailing stop's trail",
             "ticks")
-    _option(o, "oco", True, False, "", "", "the order id of a working order to pair with", "an order id")
-    _option(o, "parent", True, False, "", "", "the order id of a working bracket entry", "an order id")
+    _option(o, "oco", True, False, "", "", "the order id of the order to pair with", "an order id")
+    _option(o, "parent", True, False, "", "", "the order id of the bracket's entry", "an order id")
     return o
 
 

@@ -13,11 +13,15 @@ Hand-derived:
   @ 9990, taker), and the take profit, its pair's other, is CANCELED.
 * OCO pair over TCP: a buy limit 10005 x1 and a buy stop trigger 10100 x1 naming it (the counted tail's fifth
   field). No print reaches 10100; the next sell print fills the limit (1 @ 10005, maker) and CANCELS the stop.
+* bracket E, whose entry takes at once: entry buy 10010 x1 takes the ask (FILL 1 @ 10010, taker) before its
+  children are sent. The gateway still knows E (its row in the order table is not taken) and the venue remembers its
+  end, so each child is ACKed and enters at once for E's 1 lot: the take profit REPLACED 1 (rests at 10100), the
+  stop REPLACED 1 (held at 8000, paired with it). Cancelling the take profit cancels the stop.
 * bracket D, then SIGKILL: entry buy 9000 x1 (never filled), its take profit and stop (paired) held for it. After the
   restart (the paper venue rebuilt from its journal) all three still work; cancelling D (it filled nothing)
   cancels both children. Each report reaches the WAL once.
-* refused: a link not an integer from 1 to int64's maximum (400 naming it); a parent that is no working order (one
-  that filled, one that never was: the gateway's BAD_LINK, 422).
+* refused: a link not an integer from 1 to int64's maximum (400 naming it); a parent that never was (the gateway's
+  BAD_LINK, 422).
 """
 
 from __future__ import annotations
@@ -104,8 +108,18 @@ def test_brackets_and_oco_pairs_over_http_and_tcp_and_across_a_crash(tmp_path):
         _status(srv, tp, "canceled")
         _status(srv, lim["order_id"], "filled")
         _status(srv, stp["order_id"], "canceled")
-        code, d = _post(srv, "late", side="sell", price=10100, qty=2, parent=b)  # B has ended: no working parent
-        assert code == 422 and d["reason"] == "BAD_LINK", d
+        # bracket E, whose entry takes at once: its children name an order that has ended, which the gateway still
+        # knows and the venue remembers, and each enters at once for what E filled
+        e_id = _placed(srv, "E", price=10010, qty=1)
+        _status(srv, e_id, "filled")
+        e_tp = _placed(srv, "E-tp", side="sell", price=10100, qty=1, parent=e_id)
+        e_sl = _placed(srv, "E-sl", side="sell", qty=1, **STOP, trigger=8000, parent=e_id, oco=e_tp)
+        for oid in (e_tp, e_sl):
+            _status(srv, oid, "working")
+        code, cx = srv.request("POST", f"/orders/{e_tp}/cancel", {}, TOK, {"Idempotency-Key": "c-E-tp"})
+        assert code in (200, 201) and cx["accepted"], cx
+        for oid in (e_tp, e_sl):
+            _status(srv, oid, "canceled")
 
         # bracket D, left held across a SIGKILL
         d_id = _placed(srv, "D", price=9000, qty=1)
@@ -136,3 +150,6 @@ def test_brackets_and_oco_pairs_over_http_and_tcp_and_across_a_crash(tmp_path):
     assert reps[stp["order_id"]] == [(ACK, 0, 1), (CANCELED, 0, 0)]
     for oid in (d_id, d_tp, d_sl):
         assert reps[oid] == [(ACK, 0, 1), (CANCELED, 0, 0)], (oid, reps[oid])
+    assert reps[e_id] == [(ACK, 0, 1), (FILL, 1, 0)]
+    for oid in (e_tp, e_sl):
+        assert reps[oid] == [(ACK, 0, 1), (REPLACED, 1, 1), (CANCELED, 0, 0)], (oid, reps[oid])

@@ -68,6 +68,7 @@ from hft.gateway.kernels.layout import (
     N_S,
     N_Y,
     N_Z,
+    O_ID,
     O_NEW_PX,
     O_NEW_QTY,
     O_OPEN,
@@ -162,15 +163,17 @@ def _owned(st, o, a, t, y):
 @helper
 def _may_link(st, link, oid, a, t, y):
     """May a new order `oid` name order `link` as its OCO pair or bracket parent (0: names none)? One of the
-    gateway's working orders (held stops included) of the same account, strategy and instrument, not itself (the
-    venue checks the rest: an order already paired, a parent it does not hold; docs/sim.md, "OCO and bracket
-    orders held by the venue")."""
-    if link == 0:
-        return True
+    gateway's orders of the same account, strategy and instrument, not itself: a working one (held stops
+    included), or one that has ended whose row in the order table no later order has taken (`C_ORD_CAP` ids
+    later), since the venue remembers its last ends (the children of an entry that filled at once enter for what
+    it filled). The venue checks the rest: an order already paired, one it no longer remembers; docs/sim.md, "OCO
+    and bracket orders held by the venue"."""
+    if link <= 0:
+        return link == 0
     if link == oid:
         return False
-    o = _find_order(st, link)
-    return o >= 0 and _owned(st, o, a, t, y)
+    o = link & (st.b[st.cfg + C_ORD_CAP] - 1)
+    return st.b[st.ord + o * N_O + O_ID] == link and _owned(st, o, a, t, y)
 
 
 @helper

@@ -62,9 +62,26 @@ def test_oco_names_a_working_order_of_the_same_strategy_and_instrument():
     assert g.new(oco=a.order_id, strat="s2", **stop).reason == R_BAD_LINK  # another strategy's
     nxt = b.order_id + 1  # the next order's own id: never its own pair
     assert g.new(oco=nxt, **stop).reason == R_BAD_LINK
-    # a finished order is no longer one to name
+    # an order that has ended may still be named (the venue remembers its last ends), while its row in the order
+    # table holds it: until an order C_ORD_CAP ids later takes the row
     assert rep(g, a.order_id, REPORT_ACK, 1010, 0, 2) == 0 and rep(g, a.order_id, REPORT_FILL, 1010, 2, 0) == 0
-    assert g.new(oco=a.order_id, **stop).reason == R_BAD_LINK
+    late = g.new(oco=a.order_id, **stop)
+    assert late.accepted and late.command.oco == a.order_id
+    assert g.new(oco=a.order_id, sym="BBB", **stop).reason == R_BAD_LINK  # still another instrument's
+
+
+def test_an_ended_order_is_named_until_a_later_order_takes_its_row():
+    """The order table holds `max_working_orders` rows (a power of 2), an id in row ``id & (rows - 1)``: an order
+    that ended stays nameable until the id `rows` later takes its row."""
+    g = gw(max_working_orders=4)
+    entry = g.new(side=BUY, price=990, qty=2)
+    assert rep(g, entry.order_id, REPORT_ACK, 990, 0, 2) == 0 and rep(g, entry.order_id, REPORT_FILL, 990, 2, 0) == 0
+    child = {"side": SELL, "otype": ORDER_LIMIT, "price": 1010, "qty": 2, "parent": entry.order_id}
+    first = g.new(**child)  # id entry + 1
+    assert first.accepted and first.command.parent == entry.order_id
+    for _ in range(3):  # ids entry + 2 and + 3 in rows of their own; entry + 4 takes the entry's row
+        assert g.new(side=SELL, price=1020, qty=1).accepted
+    assert g.new(**child).reason == R_BAD_LINK  # the entry is gone
 
 
 def test_a_bracket_child_is_a_limit_or_a_stop():

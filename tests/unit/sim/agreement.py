@@ -403,7 +403,7 @@ class Linked(OrderTypeWalk):
     children, the stop naming the take profit; by `ctx.bracket` or order by order), some entries cancelled by a wake-up (children entering for the
     part filled, or cancelled), an entry that takes at once (its children enter at once: the venue remembers it); OCO
     pairs of a resting limit and a stop, and of a buy and a sell limit; an order naming one already paired (the
-    venue's REJECTED, or BAD_LINK when the gateway no longer has it) and a post-only child (BAD_LINK); a market
+    venue's REJECTED, or CANCELED when the other has ended) and a post-only child (BAD_LINK); a market
     order flattens a large position. Counts what it saw: `oco_cancels` (CANCELED reports of orders it did not
     cancel), `released` (its children's REPLACED reports), `rejected` (the venue's REJECTED), `refused`."""
 

@@ -238,7 +238,9 @@ EXPECTED = {
          (21.0, "T", "TRIGGERED", 9999, None, 2, None, None),
          (21.0, "T", "FILLED", 10000, 2, 0, "taker", 0),
          (21.0, "M", "CANCELED", None, None, 0, None, None),
-         (30.0, "Q", "REJECTED", None, None, None, None, None)],  # BAD_LINK: M is gone
+         (30.0, "P", "REJECTED", None, None, None, None, None),  # BAD_LINK: a post-only child
+         (32.0, "Q", "NEW", None, None, 1, None, None),  # M has ended: the venue remembers it
+         (32.0, "Q", "CANCELED", None, None, 0, None, None)],
         (-4, 40010, 0, 2)),
     # bracket orders held by the venue (parent: <id>): the file's header derives the trace; a child's REPLACED row
     # shows the size it entered for (its entry's filled lots)
@@ -528,7 +530,7 @@ def test_native_trailing_refusals_name_their_reason():
 def test_native_oco_and_bracket_refusals_name_their_reason():
     res = run_file(SCEN / "native_oco.yaml")
     assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
-        ("Q", "BAD_LINK", "submit")]
+        ("P", "BAD_LINK", "submit")]
     assert (res["gateway"]["working_buy"], res["gateway"]["working_sell"]) == (0, 1)  # L's last lot
     res = run_file(SCEN / "native_bracket.yaml")
     assert res["gateway"]["working_buy"] == 0 and res["gateway"]["working_sell"] == 7  # TP 1, TP2 2, K 2, SL2 2 (held)
