@@ -73,7 +73,7 @@ OCO and bracket orders (a NEW with ``oco`` / ``parent``, docs/sim.md "OCO and br
 both link (``O_OCO``). ``parent`` names a bracket child's entry: one the venue holds that is no held child itself,
 the child a limit / stop / stop-limit (`may_follow`), else ``REJECTED``; the child is held (``O_LIVE`` 3, ACK) and
 counted on its parent (``O_KIDS``). The venue remembers the last `DONE_ROWS` orders that ended (filled, cancelled,
-expired) with their filled lots (a ring in ``params``: `_end`, `_ended`), so a link may name an order that ended
+expired) with their filled lots (a ring in ``params``: `_end`, `venue_common.ring_lots`), so a link may name an order that ended
 before the NEW arrived (an entry that filled on arrival): a NEW whose pair's other has ended is ACKed and then
 ``CANCELED`` (the OCO rule); a child whose entry has ended (and was no held child) is ACKed and held ready
 (``O_LIVE`` 4) for the lots the entry filled, at most its size; an order neither held nor remembered →
@@ -158,7 +158,7 @@ from hft.core.errors import SimError
 from hft.core.jit import helper, njit
 
 # re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
-from hft.core.order_rules import bad_trail, is_stop, may_follow, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_show
 from hft.core.orders import LIQ_MAKER as LIQ_MAKER
 from hft.core.orders import LIQ_NONE as LIQ_NONE
 from hft.core.orders import LIQ_TAKER as LIQ_TAKER
@@ -187,14 +187,19 @@ from hft.sim.entry_points import CallSite
 from hft.sim.fees import FeeSchedule, fee_money
 from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
 from hft.sim.venue_common import (
+    LINK_BAD,
+    LINK_HELD,
     P_NCONS,
     P_NREP,
+    RING_WORDS,
     cons_drop,
     cons_find,
     consume,
     emit,
     emit_fill,
+    link_size,
     new_aux,
+    ring_push,
     trail_follow,
     triggers,
     within,
@@ -261,11 +266,8 @@ P_PER_LOT = 4
 # 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
 P_NHELD = 7  # held orders (O_LIVE 2: stops, 3 and 4: bracket children) in the order table
 P_NREADY = 8  # bracket children ready to enter (O_LIVE 4)
-P_DONE = 9  # the ring of ended orders: the row the next end is written to
-DONE_ROWS = 16  # ended orders the venue remembers (a power of 2), for the links that name one after its end
-P_DONE_ID = 10  # DONE_ROWS ended orders' ids (0: none yet)
-P_DONE_EXEC = P_DONE_ID + DONE_ROWS  # their filled lots (-1: a bracket child that ended held)
-N_PARAMS = P_DONE_EXEC + DONE_ROWS
+P_DONE = 9  # the ring of ended orders (`venue_common.ring_push`: `RING_WORDS` words)
+N_PARAMS = P_DONE + RING_WORDS
 
 # ======================================================================= kernels
 # No reference counting (`_nrt=False`): the kernels allocate nothing and their arrays are owned by the caller; with
@@ -379,23 +381,8 @@ def _free(orders, params, j) -> None:
 def _end(orders, params, j) -> None:
     """The order in slot `j` ends (filled, cancelled, expired): it leaves the table (`_free`), and the ring of
     ended orders remembers its id and filled lots (-1 for a bracket child that ended held), overwriting the oldest."""
-    r = params[P_DONE]
-    params[P_DONE] = (r + 1) & (DONE_ROWS - 1)
-    params[P_DONE_ID + r] = orders[j, O_ID]
-    params[P_DONE_EXEC + r] = -1 if orders[j, O_PARENT] != 0 else orders[j, O_EXEC]
+    ring_push(params, P_DONE, orders[j, O_ID], -1 if orders[j, O_PARENT] != 0 else orders[j, O_EXEC])
     _free(orders, params, j)
-
-
-@helper  # inlined into `_link_size`, its only caller
-def _ended(params, oid) -> int:
-    """The filled lots of `oid` if it is one of the last `DONE_ROWS` orders that ended (-1: a bracket child that
-    ended held), -2 when it is none of them; the latest end of an id counts."""
-    r = params[P_DONE]
-    for i in range(DONE_ROWS):
-        k = (r - 1 - i) & (DONE_ROWS - 1)
-        if params[P_DONE_ID + k] == oid:
-            return params[P_DONE_EXEC + k]
-    return -2
 
 
 @helper  # inlined into its callers (no kernel, no cache entry of its own)
@@ -508,41 +495,13 @@ def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
     return _maker(book, orders, fq, params, out, now, j, px, take)
 
 
-LINK_BAD = -2  # `_link_size`: the NEW is REJECTED
-LINK_HELD = -1  # `_link_size`: what it names is held here (or nothing): it links as sent
-
-
 @helper(outline=True)  # a rare path: called (not inlined) from `_new` for a NEW that names a link
 def _link_size(orders, params, otype, qty, oco, parent) -> int:
-    """May a NEW of type `otype` and `qty` lots name `oco` as the other order of its OCO pair and `parent` as its
-    bracket entry (0: none)? The other: an order the venue holds (working or held) not paired already, or one of
-    the orders it remembers ended (`_ended`); the parent: one it holds that is no held bracket child, or one it
-    remembers ended that was none, and the order a type a child may be (`may_follow`). `LINK_BAD`, `LINK_HELD`,
-    or the lots the order enters for at once, held ready (`_release`): 0 when its pair's other has ended (the
-    OCO rule cancels it), else what its ended parent filled, at most `qty`."""
-    size = LINK_HELD
-    if parent != 0:
-        if not may_follow(otype):
-            return LINK_BAD
-        p = _find(orders, parent)
-        if p >= 0:
-            if orders[p, O_PARENT] != 0:
-                return LINK_BAD
-        else:
-            got = _ended(params, parent)
-            if got < 0:  # not remembered (-2), or a bracket child (-1)
-                return LINK_BAD
-            size = min(got, qty)
-    if oco != 0:
-        k = _find(orders, oco)
-        if k >= 0:
-            if orders[k, O_OCO] != 0:
-                return LINK_BAD
-        elif _ended(params, oco) == -2:
-            return LINK_BAD
-        else:
-            size = 0
-    return size
+    """`venue_common.link_size` on this venue's table: may a NEW name `oco` / `parent` (0: none)?"""
+    p = _find(orders, parent) if parent != 0 else -1
+    k = _find(orders, oco) if oco != 0 else -1
+    return link_size(params, P_DONE, otype, qty, parent, p, p >= 0 and orders[p, O_PARENT] != 0, oco, k,
+                     k >= 0 and orders[k, O_OCO] != 0)
 
 
 @helper  # inlined into `_new`

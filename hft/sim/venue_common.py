@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hft.core.dtypes import BUY
 from hft.core.jit import helper, njit
-from hft.core.order_rules import is_stop
+from hft.core.order_rules import is_stop, may_follow
 from hft.core.orders import ORDER_STOP_LIMIT, REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
 
 P_NREP = 5  # params index: rows written to `out`
@@ -108,6 +108,68 @@ def trail_follow(side, otype, trigger, price, trail, print_px) -> tuple:
     else:  # print > trigger (not triggered): print - trigger > 0 fits, and print - trail > trigger > 0 when taken
         moved = print_px - trail if trail < print_px - trigger else trigger
     return moved, (price + (moved - trigger) if otype == ORDER_STOP_LIMIT else price)
+
+
+# --- the ring of ended orders and the links that name one (both numba venues; docs/sim.md, "OCO and bracket orders
+# held by the venue"): `params[at]` is the row the next end is written to, then DONE_ROWS ids, then their lots
+DONE_ROWS = 16  # ended orders a venue remembers (a power of 2)
+RING_WORDS = 1 + 2 * DONE_ROWS  # the params words of the ring
+LINK_BAD = -2  # `link_size`: the NEW is REJECTED
+LINK_HELD = -1  # `link_size`: what it names is held here (or nothing): it links as sent
+
+
+@helper  # inlined into each venue's `_end`
+def ring_push(params, at, oid, got) -> None:
+    """Order `oid` ended having filled `got` lots (-1: a bracket child that ended held): remember it in the ring at
+    ``params[at:]``, overwriting the oldest."""
+    r = params[at]
+    params[at] = (r + 1) & (DONE_ROWS - 1)
+    params[at + 1 + r] = oid
+    params[at + 1 + DONE_ROWS + r] = got
+
+
+@helper  # inlined into `link_size`
+def ring_lots(params, at, oid) -> int:
+    """The filled lots of `oid` if it is one of the last `DONE_ROWS` orders that ended (-1: a bracket child that
+    ended held), -2 when it is none of them; the latest end of an id counts."""
+    r = params[at]
+    for i in range(DONE_ROWS):
+        k = (r - 1 - i) & (DONE_ROWS - 1)
+        if params[at + 1 + k] == oid:
+            return params[at + 1 + DONE_ROWS + k]
+    return -2
+
+
+@helper  # inlined into each venue's `_link_size`
+def link_size(params, at, otype, qty, parent, p, p_is_kid, oco, k, k_paired) -> int:
+    """May a NEW of type `otype` and `qty` lots name `oco` as the other order of its OCO pair and `parent` as its
+    bracket entry (0: none)? `p` / `k`: their rows in the venue's table (-1: not held), `p_is_kid`: the parent is a
+    held bracket child, `k_paired`: the other is paired already. The other: an order the venue holds not paired
+    already, or one it remembers ended (the ring at ``params[at:]``); the parent: one it holds that is no held
+    child, or one it remembers ended that was none, and the order a type a child may be (`may_follow`).
+    `LINK_BAD`, `LINK_HELD`, or the lots the order enters for at once: 0 when its pair's other has ended (the OCO
+    rule cancels it), else what its ended parent filled, at most `qty`."""
+    size = LINK_HELD
+    if parent != 0:
+        if not may_follow(otype):
+            return LINK_BAD
+        if p >= 0:
+            if p_is_kid:
+                return LINK_BAD
+        else:
+            got = ring_lots(params, at, parent)
+            if got < 0:  # not remembered (-2), or a bracket child (-1)
+                return LINK_BAD
+            size = min(got, qty)
+    if oco != 0:
+        if k >= 0:
+            if k_paired:
+                return LINK_BAD
+        elif ring_lots(params, at, oco) == -2:
+            return LINK_BAD
+        else:
+            size = 0
+    return size
 
 
 @_kernel

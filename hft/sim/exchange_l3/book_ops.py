@@ -47,7 +47,6 @@ from hft.sim.exchange_l2 import (
     MODE_PARTIAL_FILL,
 )
 from hft.sim.exchange_l3.layout import (
-    DONE_ROWS,
     IN_KID,
     IN_READY,
     IN_REFILL,
@@ -69,8 +68,6 @@ from hft.sim.exchange_l3.layout import (
     OWN_KEY_LIMIT,
     P_CLIPPED,
     P_DONE,
-    P_DONE_EXEC,
-    P_DONE_ID,
     P_LINKGEN,
     P_MAKER_BPS_H,
     P_MODE,
@@ -94,7 +91,7 @@ from hft.sim.exchange_l3.layout import (
 )
 from hft.sim.exchange_l3.link_call import linked
 from hft.sim.fees import fee_money
-from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit_fill
+from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit_fill, ring_push
 
 
 # ======================================================================= kernels
@@ -256,10 +253,7 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
 def _end(orders, params, r) -> None:
     """Our order in row `r` ends (filled, cancelled, expired): it leaves the table, and the ring of ended orders
     remembers its id and filled lots (-1 for a bracket child that ended held), overwriting the oldest."""
-    k = params[P_DONE]
-    params[P_DONE] = (k + 1) & (DONE_ROWS - 1)
-    params[P_DONE_ID + k] = orders[r, O_ID]
-    params[P_DONE_EXEC + k] = -1 if orders[r, O_PARENT] != 0 else orders[r, O_EXEC]
+    ring_push(params, P_DONE, orders[r, O_ID], -1 if orders[r, O_PARENT] != 0 else orders[r, O_EXEC])
     _drop_row(orders, params, r)
 
 

@@ -5,6 +5,7 @@ decorator of its kernels."""
 from __future__ import annotations
 
 from hft.core.jit import njit
+from hft.sim.venue_common import RING_WORDS
 
 # --- operations of order_step ------------------------------------------------------------------------------
 OP_NEW = 1
@@ -81,11 +82,8 @@ P_NHELD = 19  # rows of `orders` that are held: stops (not in the book) and brac
 P_NREFILL = 20  # rows of `orders` that are icebergs waiting for their refill (O_INBOOK == IN_REFILL)
 P_NREADY = 21  # bracket children ready to enter (O_INBOOK == IN_READY)
 P_LINKGEN = 22  # orders the OCO rule cancelled so far: a loop over rows or queue nodes that saw it change restarts
-P_DONE = 23  # the ring of ended orders: the row the next end is written to
-DONE_ROWS = 16  # ended orders the venue remembers (a power of 2), for the links that name one after its end
-P_DONE_ID = 24  # DONE_ROWS ended orders' ids (0: none yet)
-P_DONE_EXEC = P_DONE_ID + DONE_ROWS  # their filled lots (-1: a bracket child that ended held)
-P_LINKFN = P_DONE_EXEC + DONE_ROWS  # the address of the OCO / bracket code's C entry (`link_call`), set by `L3Venue`
+P_DONE = 23  # the ring of ended orders (`venue_common.ring_push`: `RING_WORDS` words)
+P_LINKFN = P_DONE + RING_WORDS  # the address of the OCO / bracket code's C entry (`link_call`), set by `L3Venue`
 N_PARAMS = P_LINKFN + 1
 
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the

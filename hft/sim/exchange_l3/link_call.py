@@ -25,8 +25,6 @@ LK_RELEASE = 1  # `links._release`: the ready bracket children enter
 LK_SIZE = 2  # `links._link_size`: may a NEW name these links, and what it enters for
 LK_HOLD = 3  # `links._hold_linked`: a NEW held for its links
 LINK_ARGS = 10  # integer arguments of each operation (the unused ones 0)
-LINK_BAD = -2  # `link_size`: the NEW is REJECTED
-LINK_HELD = -1  # `link_size`: what it names is held here (or nothing): it links as sent
 
 
 @intrinsic
@@ -73,7 +71,8 @@ def release(v, orders, cons, params, out, now) -> int:
 
 @helper
 def link_size(v, orders, params, out, otype, qty, oco, parent) -> int:
-    """`links._link_size` through the entry: ``LINK_BAD``, ``LINK_HELD`` or the lots a NEW enters for at once."""
+    """`links._link_size` through the entry: `venue_common.LINK_BAD`, ``LINK_HELD`` or the lots a NEW enters for at
+    once."""
     return _call_entry(params[P_LINKFN], v, orders, orders[:0, :3], params, out, LK_SIZE, 0, otype, qty, oco, parent,
                        0, 0, 0, 0, 0, 0)
 

@@ -11,12 +11,11 @@ from numba import carray, cfunc, types
 
 from hft.book.l3 import L3View
 from hft.core.jit import helper
-from hft.core.order_rules import is_stop, may_follow
+from hft.core.order_rules import is_stop
 from hft.core.orders import REPORT_CANCELED, REPORT_REPLACED
 from hft.sim.exchange_l2 import LIQ_NONE, VENUE_REPORT_DTYPE
 from hft.sim.exchange_l3.book_ops import _drop_row, _end, _own_row_by_id, _remove_row
 from hft.sim.exchange_l3.layout import (
-    DONE_ROWS,
     IN_KID,
     IN_READY,
     N_OCOL,
@@ -38,8 +37,6 @@ from hft.sim.exchange_l3.layout import (
     O_TRIGGER,
     O_TYPE,
     P_DONE,
-    P_DONE_EXEC,
-    P_DONE_ID,
     P_LINKGEN,
     P_NHELD,
     P_NORD,
@@ -47,9 +44,9 @@ from hft.sim.exchange_l3.layout import (
     V_OK,
     V_REPORTS_FULL,
 )
-from hft.sim.exchange_l3.link_call import LINK_BAD, LINK_HELD, LK_HOLD, LK_LINKED, LK_RELEASE, LK_SIZE
+from hft.sim.exchange_l3.link_call import LK_HOLD, LK_LINKED, LK_RELEASE, LK_SIZE
 from hft.sim.exchange_l3.steps import _new
-from hft.sim.venue_common import emit
+from hft.sim.venue_common import emit, link_size
 
 __all__ = ["link_address", "link_entry"]
 
@@ -97,49 +94,13 @@ def _linked(v, orders, params, out, now, oid, oco, kids, got) -> bool:
 
 
 
-@helper  # inlined into `_link_size`, its only caller
-def _ended(params, oid) -> int:
-    """The filled lots of `oid` if it is one of the last `DONE_ROWS` orders that ended (-1: a bracket child that
-    ended held), -2 when it is none of them; the latest end of an id counts."""
-    r = params[P_DONE]
-    for i in range(DONE_ROWS):
-        k = (r - 1 - i) & (DONE_ROWS - 1)
-        if params[P_DONE_ID + k] == oid:
-            return params[P_DONE_EXEC + k]
-    return -2
-
-
 @helper  # inlined into the entry
 def _link_size(orders, params, otype, qty, oco, parent) -> int:
-    """May a NEW of type `otype` and `qty` lots name `oco` as the other order of its OCO pair and `parent` as its
-    bracket entry (0: none)? The other: an order the venue holds (working or held) not paired already, or one of
-    the orders it remembers ended (`_ended`); the parent: one it holds that is no held bracket child, or one it
-    remembers ended that was none, and the order a type a child may be (`may_follow`). `LINK_BAD`, `LINK_HELD`,
-    or the lots the order enters for at once, held ready (`_release`): 0 when its pair's other has ended (the
-    OCO rule cancels it), else what its ended parent filled, at most `qty`."""
-    size = LINK_HELD
-    if parent != 0:
-        if not may_follow(otype):
-            return LINK_BAD
-        p = _own_row_by_id(orders, params, parent)
-        if p >= 0:
-            if orders[p, O_INBOOK] >= IN_KID:
-                return LINK_BAD
-        else:
-            got = _ended(params, parent)
-            if got < 0:  # not remembered (-2), or a bracket child (-1)
-                return LINK_BAD
-            size = min(got, qty)
-    if oco != 0:
-        k = _own_row_by_id(orders, params, oco)
-        if k >= 0:
-            if orders[k, O_OCO] != 0:
-                return LINK_BAD
-        elif _ended(params, oco) == -2:
-            return LINK_BAD
-        else:
-            size = 0
-    return size
+    """`venue_common.link_size` on this venue's table: may a NEW name `oco` / `parent` (0: none)?"""
+    p = _own_row_by_id(orders, params, parent) if parent != 0 else -1
+    k = _own_row_by_id(orders, params, oco) if oco != 0 else -1
+    return link_size(params, P_DONE, otype, qty, parent, p, p >= 0 and orders[p, O_INBOOK] >= IN_KID, oco, k,
+                     k >= 0 and orders[k, O_OCO] != 0)
 
 
 @helper  # inlined into the entry

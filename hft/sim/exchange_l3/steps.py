@@ -120,12 +120,12 @@ from hft.sim.exchange_l3.layout import (
     V_TABLE_FULL,
     _kernel,
 )
-from hft.sim.exchange_l3.link_call import LINK_BAD, LINK_HELD, hold_linked, link_size, linked, release
+from hft.sim.exchange_l3.link_call import hold_linked, link_size, linked, release
 from hft.sim.exchange_l3.resync import (
     _resync,
     _rs_room,
 )
-from hft.sim.venue_common import P_NREP, consume, emit, trail_follow, triggers, within
+from hft.sim.venue_common import LINK_BAD, LINK_HELD, P_NREP, consume, emit, trail_follow, triggers, within
 
 
 @_kernel

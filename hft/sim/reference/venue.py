@@ -205,7 +205,34 @@ class TakerMatching:
         return False
 
     def _filled(self, now: int, o: Any, out: list[VenueReport]) -> None:
-        """What a fill of `o` sets off, its reports appended to `out` (the L2 venue: its OCO and bracket rules)."""
+        """What a fill of `o` sets off, its reports appended to `out` (`_after`)."""
+        self._after(now, o, out)
+
+    # --- OCO and brackets: one rule for both venues, which give `_find_linked` (any order of ours the venue holds,
+    # by id, or None), `_end_linked` (it ends: the OCO rule), `_holds` and `_children` (the bracket children held)
+    def _after(self, now: int, o: Any, out: list[VenueReport]) -> None:
+        """What a fill, a trigger or the end of `o` sets off: the other order of its OCO pair is CANCELED (the pair
+        unlinked); an order no longer held here readies its bracket children, as does that cancelled other."""
+        if o.oco:
+            other = self._find_linked(o.oco)
+            o.oco = 0
+            if other is not None:
+                other.oco = 0
+                self._end_linked(other)
+                out.append(VenueReport(now, other.order_id, other.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
+                self._ready(other)
+        if not self._holds(o):
+            self._ready(o)
+
+    def _ready(self, parent: Any) -> None:
+        """`parent` has no leaves: its children enter for the lots it filled (a held stop's, nothing yet: 0)."""
+        if isinstance(parent, Child) or not parent.kids:
+            return
+        parent.kids = 0
+        got = 0 if isinstance(parent, Held) else parent.filled
+        for c in self._children():
+            if c.parent == parent.order_id and not c.ready:
+                c.ready, c.size = True, min(c.qty, got)
 
 
 @dataclass
@@ -553,32 +580,14 @@ class L2ReferenceVenue(TakerMatching):
     def _holds(self, o: Any) -> bool:
         return any(s is o for s in self.slots)
 
-    def _filled(self, now: int, o: Any, out: list[VenueReport]) -> None:
-        self._after(now, o, out)
+    def _find_linked(self, oid: int) -> Resting | Held | Child | None:
+        return self._find(oid)
 
-    def _after(self, now: int, o: Resting | Held | Child, out: list[VenueReport]) -> None:
-        """What a fill, a trigger or the end of `o` sets off: the other order of its OCO pair is CANCELED (the pair
-        unlinked); an order no longer held here readies its bracket children, as does that cancelled other."""
-        if o.oco:
-            other = self._find(o.oco)
-            o.oco = 0
-            if other is not None:
-                other.oco = 0
-                self._leave(other)
-                out.append(VenueReport(now, other.order_id, other.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
-                self._ready(other)
-        if not self._holds(o):
-            self._ready(o)
+    def _end_linked(self, o: Resting | Held | Child) -> None:
+        self._leave(o)
 
-    def _ready(self, parent: Resting | Held | Child) -> None:
-        """`parent` has no leaves: its children enter for the lots it filled (a stop's, nothing yet: 0)."""
-        if isinstance(parent, Child) or not parent.kids:
-            return
-        parent.kids = 0
-        got = parent.filled if isinstance(parent, Resting) else 0
-        for c in self.slots:
-            if isinstance(c, Child) and c.parent == parent.order_id and not c.ready:
-                c.ready, c.size = True, min(c.qty, got)
+    def _children(self) -> list[Child]:
+        return [c for c in self.slots if isinstance(c, Child)]
 
     def _release(self, now: int, out: list[VenueReport]) -> list[VenueReport]:
         """The ready bracket children, in slot order (passes until none is ready), reports appended to `out`."""

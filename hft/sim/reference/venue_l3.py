@@ -605,32 +605,14 @@ class L3ReferenceVenue(TakerMatching):
             self.kids.remove(o)
             self.ended.append((o.order_id, None if o.parent else 0))
 
-    def _filled(self, now: int, o: Ours, out: list[VenueReport]) -> None:
-        self._after(now, o, out)
+    def _find_linked(self, oid: int) -> Ours | Held | Child | None:
+        return self._find_any(oid)
 
-    def _after(self, now: int, o: Ours | Held | Child, out: list[VenueReport]) -> None:
-        """What a fill, a trigger or the end of `o` sets off: the other order of its OCO pair is CANCELED (the pair
-        unlinked); an order no longer held here readies its bracket children, as does that cancelled other."""
-        if o.oco:
-            other = self._find_any(o.oco)
-            o.oco = 0
-            if other is not None:
-                other.oco = 0
-                self._drop(other)
-                out.append(VenueReport(now, other.order_id, other.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
-                self._ready(other)
-        if not self._holds(o):
-            self._ready(o)
+    def _end_linked(self, o: Ours | Held | Child) -> None:
+        self._drop(o)
 
-    def _ready(self, parent: Ours | Held | Child) -> None:
-        """`parent` has no leaves: its children enter for the lots it filled (a held stop's: 0)."""
-        if isinstance(parent, Child) or not parent.kids:
-            return
-        parent.kids = 0
-        got = parent.filled if isinstance(parent, Ours) else 0
-        for c in self.kids:
-            if c.parent == parent.order_id and not c.ready:
-                c.ready, c.size = True, min(c.qty, got)
+    def _children(self) -> list[Child]:
+        return self.kids
 
     def _release(self, now: int, out: list[VenueReport]) -> list[VenueReport]:
         """The ready bracket children, the first in arrival order each time until none is, reports appended."""
