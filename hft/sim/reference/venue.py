@@ -224,6 +224,38 @@ class TakerMatching:
         if not self._holds(o):
             self._ready(o)
 
+    def _may_link(self, side: int, price: int, otype: int, qty: int, trigger: int, trail: int, oco: int,
+                  parent: int) -> tuple[bool, int | None]:
+        """A new order's trail and links: False when it is REJECTED; else the lots it enters for at once when what it
+        names has ended (None: it links as sent). A trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a
+        stop-limit's limit at or through its trigger. The other of an OCO pair: an order held here, not paired yet,
+        or one remembered ended (the new order is then cancelled: 0); a parent: one held here that is no child, or
+        one remembered ended that ended no held child (the child then enters for what it filled), and a child a
+        limit, stop or stop-limit."""
+        stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
+        if trail and (trail < 0 or not stop or (
+                otype == ORDER_STOP_LIMIT and (price < trigger if side == BUY else price > trigger))):
+            return False, None
+        size = None
+        up = self._find_linked(parent) if parent else None
+        if parent:
+            if otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT) or isinstance(up, Child):
+                return False, None
+            if up is None:
+                got = next((f for i, f in reversed(self.ended) if i == parent), -1)
+                if got is None or got < 0:
+                    return False, None
+                size = min(got, qty)
+        other = self._find_linked(oco) if oco else None
+        if oco:
+            if other is None and all(i != oco for i, _ in self.ended):
+                return False, None
+            if other is None:
+                size = 0
+            elif other.oco:
+                return False, None
+        return True, size
+
     def _ready(self, parent: Any) -> None:
         """`parent` has no leaves: its children enter for the lots it filled (a held stop's, nothing yet: 0)."""
         if isinstance(parent, Child) or not parent.kids:
@@ -449,31 +481,11 @@ class L2ReferenceVenue(TakerMatching):
             trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> list[VenueReport]:
         stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
         rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-        # a trail: > 0, on a stop, and a trailing stop-limit's limit at or through its trigger (buy >=, sell <=)
-        if trail and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT
-                                               and (price < trigger if side == BUY else price > trigger))):
+        ok, size = self._may_link(side, price, otype, qty, trigger, trail, oco, parent)
+        if not ok:
             return rejected
-        # the other of an OCO pair: an order held here, not paired yet, or one remembered ended (the new order is
-        # then cancelled); a parent: one held here that is no child, or one remembered ended that ended no held
-        # child (the child then enters for what it filled), and a child a limit, stop or stop-limit
-        size = None  # the lots the order enters for at once, when what it names has ended
-        up = self._find(parent) if parent else None
-        if parent:
-            if otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT) or isinstance(up, Child):
-                return rejected
-            if up is None:
-                got = next((f for i, f in reversed(self.ended) if i == parent), -1)
-                if got is None or got < 0:
-                    return rejected
-                size = min(got, qty)
-        other = self._find(oco) if oco else None
-        if oco:
-            if other is None and all(i != oco for i, _ in self.ended):
-                return rejected
-            if other is None:
-                size = 0
-            elif other.oco:
-                return rejected
+        up = self._find_linked(parent) if parent else None  # what it names, held here (None: not, or ended)
+        other = self._find_linked(oco) if oco else None
         held: Held | Child | None = None
         if stop or parent or size is not None:
             free = [j for j, o in enumerate(self.slots) if o is None]

@@ -501,31 +501,11 @@ class L3ReferenceVenue(TakerMatching):
             trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> list[VenueReport]:
         stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
         rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-        # a trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a stop-limit's limit at or through its trigger
-        if trail and (trail < 0 or not stop or (
-                otype == ORDER_STOP_LIMIT and (price < trigger if side == BUY else price > trigger))):
+        ok, size = self._may_link(side, price, otype, qty, trigger, trail, oco, parent)
+        if not ok:
             return rejected
-        # the other of an OCO pair: an order held here, not paired yet, or one remembered ended (the new order is
-        # then cancelled); a parent: one held here that is no child, or one remembered ended that ended no held
-        # child (the child then enters for what it filled), and a child a limit, stop or stop-limit
-        size = None  # the lots the order enters for at once, when what it names has ended
-        up = self._find_any(parent) if parent else None
-        if parent:
-            if otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT) or isinstance(up, Child):
-                return rejected
-            if up is None:
-                got = next((f for i, f in reversed(self.ended) if i == parent), -1)
-                if got is None or got < 0:
-                    return rejected
-                size = min(got, qty)
-        other = self._find_any(oco) if oco else None
-        if oco:
-            if other is None and all(i != oco for i, _ in self.ended):
-                return rejected
-            if other is None:
-                size = 0
-            elif other.oco:
-                return rejected
+        up = self._find_linked(parent) if parent else None  # what it names, held here (None: not, or ended)
+        other = self._find_linked(oco) if oco else None
         if stop or parent or size is not None:
             if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL)
                     or (stop and (trigger <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
