@@ -42,7 +42,7 @@ from hft.live import frames as F
 from hft.live.client import TcpOrderClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
-from lifecycle_helpers import PRINT_DAY_BID, PRINT_DAY_P, make_l2_print_day
+from lifecycle_helpers import PRINT_DAY_BID, PRINT_DAY_P, make_day, make_l2_print_day
 
 pytestmark = pytest.mark.slow  # starts the service as a process
 
@@ -51,7 +51,7 @@ STOP = {"order_type": "stop", "price": 0}
 
 
 def _post(srv: Server, coid: str, **kw) -> tuple[int, dict]:
-    return srv.request("POST", "/orders", order(coid, symbol="MSFT", **kw), TOK, {"Idempotency-Key": coid})
+    return srv.request("POST", "/orders", order(coid, **{"symbol": "MSFT", **kw}), TOK, {"Idempotency-Key": coid})
 
 
 def _placed(srv: Server, coid: str, **kw) -> int:
@@ -152,4 +152,48 @@ def test_brackets_and_oco_pairs_over_http_and_tcp_and_across_a_crash(tmp_path):
         assert reps[oid] == [(ACK, 0, 1), (CANCELED, 0, 0)], (oid, reps[oid])
     assert reps[e_id] == [(ACK, 0, 1), (FILL, 1, 0)]
     for oid in (e_tp, e_sl):
+        assert reps[oid] == [(ACK, 0, 1), (REPLACED, 1, 1), (CANCELED, 0, 0)], (oid, reps[oid])
+
+
+def test_an_oco_pair_and_a_bracket_whose_entry_takes_at_once_on_an_l3_day(tmp_path):
+    """The paper venue on L3 (LOBSTER-format) data is the simulator's L3 venue, links included (generated AAPL day):
+    two resting buys far below the day's prices paired as OCO, cancelling one cancels the other; a bracket whose
+    entry buys at twice the last price (it takes the best ask at once, 1 lot) before its children are sent, a take
+    profit selling at that price (it rests: nothing buys there) and a stop far below (held), paired: each child
+    enters at once for the entry's 1 lot (REPLACED 1), and cancelling the take profit cancels the stop."""
+    day = make_day(tmp_path / "day", seed=43)
+    home = tmp_path / "home"
+    cfg = config_with_risk(tmp_path, order_types=["limit", "market", "post_only", "stop", "stop_limit"])
+    srv = Server(home, "--paper", str(day), "--speed", "5", config=cfg).start(timeout=300)
+    try:
+        h = srv.health_after_first_trade()
+        sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
+        low = px // 2 // 5 * 5  # on AAPL's tick multiple of 5, far below the day's prices: rests, never fills
+        high = px * 2 // 5 * 5  # a buy there crosses at once
+        a = _placed(srv, "A", symbol=sym, price=low, qty=1)
+        b = _placed(srv, "B", symbol=sym, price=low - 5, qty=1, oco=a)
+        for oid in (a, b):
+            _status(srv, oid, "working")
+        code, cx = srv.request("POST", f"/orders/{a}/cancel", {}, TOK, {"Idempotency-Key": "c-A"})
+        assert code in (200, 201) and cx["accepted"], cx
+        for oid in (a, b):
+            _status(srv, oid, "canceled")
+
+        e = _placed(srv, "E", symbol=sym, price=high, qty=1)
+        _status(srv, e, "filled")
+        tp = _placed(srv, "E-tp", symbol=sym, side="sell", price=high, qty=1, parent=e)
+        sl = _placed(srv, "E-sl", symbol=sym, side="sell", qty=1, **STOP, trigger=low, parent=e, oco=tp)
+        for oid in (tp, sl):
+            _status(srv, oid, "working")
+        code, cx = srv.request("POST", f"/orders/{tp}/cancel", {}, TOK, {"Idempotency-Key": "c-E-tp"})
+        assert code in (200, 201) and cx["accepted"], cx
+        for oid in (tp, sl):
+            _status(srv, oid, "canceled")
+    finally:
+        srv.kill9()
+    reps = wal_reports(home, "kind", "qty", "leaves")
+    for oid in (a, b):
+        assert reps[oid] == [(ACK, 0, 1), (CANCELED, 0, 0)], (oid, reps[oid])
+    assert reps[e] == [(ACK, 0, 1), (FILL, 1, 0)]
+    for oid in (tp, sl):
         assert reps[oid] == [(ACK, 0, 1), (REPLACED, 1, 1), (CANCELED, 0, 0)], (oid, reps[oid])
