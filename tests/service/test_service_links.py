@@ -66,6 +66,28 @@ def _status(srv: Server, oid: int, status: str) -> dict:
     return v
 
 
+def _cancel(srv: Server, oid: int, key: str) -> None:
+    code, cx = srv.request("POST", f"/orders/{oid}/cancel", {}, TOK, {"Idempotency-Key": key})
+    assert code in (200, 201) and cx["accepted"], cx
+
+
+def _bracket_taking_at_once(srv: Server, symbol: str, entry_px: int, tp_px: int, trigger: int) -> tuple[int, int, int]:
+    """Bracket E, whose entry (a buy of 1 at `entry_px`, which takes at once) has filled before its children are sent:
+    they name an order that has ended, which the gateway still knows and the venue remembers, so each enters at once
+    for what E filled (REPLACED 1; the take profit sells at `tp_px`, the stop triggers at `trigger`, paired);
+    cancelling the take profit cancels the stop. Returns the three order ids."""
+    e = _placed(srv, "E", symbol=symbol, price=entry_px, qty=1)
+    _status(srv, e, "filled")
+    tp = _placed(srv, "E-tp", symbol=symbol, side="sell", price=tp_px, qty=1, parent=e)
+    sl = _placed(srv, "E-sl", symbol=symbol, side="sell", qty=1, **STOP, trigger=trigger, parent=e, oco=tp)
+    for oid in (tp, sl):
+        _status(srv, oid, "working")
+    _cancel(srv, tp, "c-E-tp")
+    for oid in (tp, sl):
+        _status(srv, oid, "canceled")
+    return e, tp, sl
+
+
 def test_brackets_and_oco_pairs_over_http_and_tcp_and_across_a_crash(tmp_path):
     day = make_l2_print_day(tmp_path / "msft_l2.parquet")
     home = tmp_path / "home"
@@ -108,18 +130,7 @@ def test_brackets_and_oco_pairs_over_http_and_tcp_and_across_a_crash(tmp_path):
         _status(srv, tp, "canceled")
         _status(srv, lim["order_id"], "filled")
         _status(srv, stp["order_id"], "canceled")
-        # bracket E, whose entry takes at once: its children name an order that has ended, which the gateway still
-        # knows and the venue remembers, and each enters at once for what E filled
-        e_id = _placed(srv, "E", price=10010, qty=1)
-        _status(srv, e_id, "filled")
-        e_tp = _placed(srv, "E-tp", side="sell", price=10100, qty=1, parent=e_id)
-        e_sl = _placed(srv, "E-sl", side="sell", qty=1, **STOP, trigger=8000, parent=e_id, oco=e_tp)
-        for oid in (e_tp, e_sl):
-            _status(srv, oid, "working")
-        code, cx = srv.request("POST", f"/orders/{e_tp}/cancel", {}, TOK, {"Idempotency-Key": "c-E-tp"})
-        assert code in (200, 201) and cx["accepted"], cx
-        for oid in (e_tp, e_sl):
-            _status(srv, oid, "canceled")
+        e_id, e_tp, e_sl = _bracket_taking_at_once(srv, "MSFT", 10010, 10100, 8000)  # E takes the 10010 ask
 
         # bracket D, left held across a SIGKILL
         d_id = _placed(srv, "D", price=9000, qty=1)
@@ -135,8 +146,7 @@ def test_brackets_and_oco_pairs_over_http_and_tcp_and_across_a_crash(tmp_path):
         assert h["venue"]["new_day"] is False, h["venue"]
         for oid in (d_id, d_tp, d_sl):
             assert srv.request("GET", f"/orders/{oid}", token=TOK)[1]["status"] == "working"
-        code, cx = srv.request("POST", f"/orders/{d_id}/cancel", {}, TOK, {"Idempotency-Key": "c-D"})
-        assert code in (200, 201) and cx["accepted"], cx
+        _cancel(srv, d_id, "c-D")
         for oid in (d_id, d_tp, d_sl):
             _status(srv, oid, "canceled")
     finally:
@@ -174,21 +184,10 @@ def test_an_oco_pair_and_a_bracket_whose_entry_takes_at_once_on_an_l3_day(tmp_pa
         b = _placed(srv, "B", symbol=sym, price=low - 5, qty=1, oco=a)
         for oid in (a, b):
             _status(srv, oid, "working")
-        code, cx = srv.request("POST", f"/orders/{a}/cancel", {}, TOK, {"Idempotency-Key": "c-A"})
-        assert code in (200, 201) and cx["accepted"], cx
+        _cancel(srv, a, "c-A")
         for oid in (a, b):
             _status(srv, oid, "canceled")
-
-        e = _placed(srv, "E", symbol=sym, price=high, qty=1)
-        _status(srv, e, "filled")
-        tp = _placed(srv, "E-tp", symbol=sym, side="sell", price=high, qty=1, parent=e)
-        sl = _placed(srv, "E-sl", symbol=sym, side="sell", qty=1, **STOP, trigger=low, parent=e, oco=tp)
-        for oid in (tp, sl):
-            _status(srv, oid, "working")
-        code, cx = srv.request("POST", f"/orders/{tp}/cancel", {}, TOK, {"Idempotency-Key": "c-E-tp"})
-        assert code in (200, 201) and cx["accepted"], cx
-        for oid in (tp, sl):
-            _status(srv, oid, "canceled")
+        e, tp, sl = _bracket_taking_at_once(srv, sym, high, high, low)
     finally:
         srv.kill9()
     reps = wal_reports(home, "kind", "qty", "leaves")
