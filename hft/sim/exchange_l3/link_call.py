@@ -4,7 +4,7 @@ whose address is kept in ``params[P_LINKFN]``.
 The link code is a rare path (an order with a link filled, triggered or ended; a child entering), but a large
 one: the release of a bracket child enters it as a new order. numba links a callee's IR into the module of every
 kernel that calls it and optimises it there again, and the engine compiles many loop kernels that inline the
-venue's steps: each would hold its own copy, about 15 % of a cold warm-up. Called through a C entry (a ``cfunc``
+venue's steps: each would hold its own copy (bench/JOURNAL.md has the cost). Called through a C entry (a ``cfunc``
 compiled once per process and cached), it is compiled once; a caller holds only the call.
 
 `L3Venue` sets ``params[P_LINKFN]`` when it makes its ``params`` (`links.link_address`); every call here reads it.
