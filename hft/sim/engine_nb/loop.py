@@ -8,7 +8,7 @@ from hft.book.l2 import (
     clear_arrays,
     set_level_inline,
 )
-from hft.book.l3 import ptr
+from hft.book.l3 import l3_view, ptr
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -196,9 +196,11 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 _top_now(lbq, laq, lst, top)
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+            # leg kl's venue for a kernel's queue column (the exchange stream's leg kv's is current in `hi`)
+            vq = (vorders, vfq, hi) if not multi or kl == kv else (vorders_l[kl], vfqs[kl], lm[kl, LM_HI])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
-                       (vorders, vfq, hi), frows)
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc, vq, frows,
+                       order_info)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -337,9 +339,12 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
+            # leg kl's venue for a kernel's queue column
+            vq = (vv, vorders, vparams) if not multi or kl == kv else (l3_view(vbooks[kl]), vorders_l[kl],
+                                                                       vparams_l[kl])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
-                       (vv, vorders, vparams), frows)
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc, vq, frows,
+                       order_info)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
