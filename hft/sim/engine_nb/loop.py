@@ -97,8 +97,9 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
     kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path").
     Per-leg state comes as tuples with one item per leg (`lbooks`, `vbooks` ...), rows of `tops` and of the leg
-    matrix `lm` ("Several legs" in `hft.sim.engine_nb`). `kc`: a context kernel's arrays (depth, trades, acct;
-    `hft.sim.kernel_api`), filled only for one."""
+    matrix `lm` ("Several legs" in `hft.sim.engine_nb`). `kc`: the arrays of a kernel from outside with the
+    full context, or of any on several legs (each leg's depth, trades and acct, `hft.sim.kernel_api`, and a leg's
+    order view: `strategy_kernels.loop_kernel_arrays`); None for every other run."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     # (row 1, the data's exchange times, is not read here: the exchange stream runs on the venue's clock, row 2)
     loc_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
