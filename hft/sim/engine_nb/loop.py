@@ -197,8 +197,10 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 _top_now(lbq, laq, lst, top)
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
-            # leg kl's venue for a kernel's queue column (the exchange stream's leg kv's is current in `hi`)
-            vq = (vorders, vfq, hi) if not multi or kl == kv else (vorders_l[kl], vfqs[kl], lm[kl, LM_HI])
+            vq = (vorders, vfq, hi)  # leg kl's venue, for a kernel's queue column (`kc`; kv's is current in `hi`)
+            if kc is not None:  # (kc None: numba prunes the branch by type)
+                if multi and kl != kv:
+                    vq = (vorders_l[kl], vfqs[kl], lm[kl, LM_HI])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
                        wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc, vq, frows,
                        order_info)
@@ -340,9 +342,10 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
-            # leg kl's venue for a kernel's queue column
-            vq = (vv, vorders, vparams) if not multi or kl == kv else (l3_view(vbooks[kl]), vorders_l[kl],
-                                                                       vparams_l[kl])
+            vq = (vv, vorders, vparams)  # leg kl's venue, for a kernel's queue column (`kc`)
+            if kc is not None:  # (kc None: numba prunes the branch by type)
+                if multi and kl != kv:
+                    vq = (l3_view(vbooks[kl]), vorders_l[kl], vparams_l[kl])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
                        wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc, vq, frows,
                        order_info)
