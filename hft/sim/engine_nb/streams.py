@@ -375,25 +375,36 @@ def trade_push(trades, acct, t, side, price, qty) -> None:
 
 
 @helper
+def _kernel_call(st, ltop, sord, intents, kl, kc, vq, lbq, laq, lst, now, frows, lm, order_info) -> int:
+    """A kernel from outside on leg `kl` with the order view `sord` (``st[S_NORD]`` rows): a context kernel gets
+    the leg's context first (`_context_fill`; -1, nothing called, when its realised PnL would not fit int64)."""
+    if st[S_SKID] == SK_CONTEXT:
+        if not _context_fill(st, ltop, sord, st[S_NORD], kc, kl, vq, lbq, laq, lst, now, frows, lm, order_info):
+            return -1
+        return call_context_kernel(st, ltop, sord, intents, kc[0][kl], kc[1][kl], kc[2][kl])
+    return call_external_kernel(st, ltop, sord, intents)
+
+
+@helper
 def _external_on_book(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info) -> int:
     """A kernel from outside the package (``SK_EXTERNAL``, ``SK_CONTEXT``) at an end of message of leg `kl` with its
-    arrays in `kc`: a context kernel's leg (`_context_fill`; -1, nothing called, when its realised PnL would not fit
-    int64), and on several legs what `strategy_kernels.BookKernel.run` gives it from the leg's `Context`: the leg's
-    orders only (`leg_orders` into ``kc[3]``, ``st[S_NORD]`` their count during the call) and intent rows zeroed with
-    the leg's index (a kernel that writes no leg trades the callback's instrument)."""
-    one = lm.shape[0] == 1
+    arrays in `kc` (`_kernel_call`; -1: a context kernel's realised PnL would not fit int64); on several legs by
+    `_external_on_leg`."""
+    if lm.shape[0] == 1:
+        return _kernel_call(st, ltop, sord, intents, kl, kc, vq, lbq, laq, lst, now, frows, lm, order_info)
+    return _external_on_leg(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info)
+
+
+@helper(outline=True)  # out of the one-leg loop's body, which it would make slower
+def _external_on_leg(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info) -> int:
+    """`_external_on_book` on several legs: the kernel gets what `strategy_kernels.BookKernel.run` gives it from
+    the leg's `Context`, the leg's orders only (`leg_orders` into ``kc[3]``, ``st[S_NORD]`` their count during the
+    call) and intent rows zeroed with the leg's index (a kernel that writes no leg trades the callback's
+    instrument)."""
     nord = st[S_NORD]
-    view = sord if one else kc[3]
-    if not one:
-        st[S_NORD] = leg_orders(sord, nord, kl, view)
-        reset_intents(intents, kl)
-    if st[S_SKID] == SK_CONTEXT:
-        if not _context_fill(st, ltop, view, st[S_NORD], kc, kl, vq, lbq, laq, lst, now, frows, lm, order_info):
-            st[S_NORD] = nord
-            return -1
-        ni = call_context_kernel(st, ltop, view, intents, kc[0][kl], kc[1][kl], kc[2][kl])
-    else:
-        ni = call_external_kernel(st, ltop, view, intents)
+    st[S_NORD] = leg_orders(sord, nord, kl, kc[3])
+    reset_intents(intents, kl)
+    ni = _kernel_call(st, ltop, kc[3], intents, kl, kc, vq, lbq, laq, lst, now, frows, lm, order_info)
     st[S_NORD] = nord
     return ni
 
