@@ -42,7 +42,16 @@ from hft.sim.kernel_api import (
     TR_SIDE,
     KernelStrategy,
 )
-from tests.unit.sim.agreement import ECFG, Tight, agree, l2_stream, run_legs, same, shifted
+from tests.unit.sim.agreement import (
+    ECFG,
+    Tight,
+    agree,
+    l2_stream,
+    reference_and_numba_legs,
+    run_legs,
+    same,
+    shifted,
+)
 
 _MASK = 0xFFFFFFFF
 
@@ -177,37 +186,16 @@ def test_a_kernel_on_two_l2_legs_runs_in_the_loop_as_from_python(cls, skid, engi
 # --- L3 legs: the independent reference engine ----------------------------------------------------------------------
 def _replay_two(mds, make, name: str, **cfg):
     """(reference output, numba engine, numba output) of opened legs `mds` with strategy `make()`."""
-    from hft.sim.fees import money_factor
-    from hft.sim.portfolio import leg_configs, replay_legs
-    from hft.sim.reference import from_legs
-    from hft.sim.replay import ReplayConfig, gateway_factory
+    from hft.sim.replay import ReplayConfig
 
-    config = ReplayConfig(engine="numba", **cfg)
-    nb, eng, _, _ = replay_legs(mds, make(), name, config)
-    configs = leg_configs(mds, config)
-    moneys = [money_factor(md.instrument, c.multiplier) for md, c in zip(mds, configs, strict=True)]
-    factory = gateway_factory([md.instrument for md in mds], name, config, multipliers=[c.multiplier for c in configs])
-    ref = from_legs(mds, make(), name, configs, factory, moneys).run()
-    return ref, eng, nb
-
-
-@pytest.fixture(scope="module")
-def two_instruments(tmp_path_factory):
-    """Two generated LOBSTER instruments of one date (L3 data with reference rows), opened."""
-    from hft.data.importing import generate_day
-    from hft.data.sources import open_market_data
-
-    out = tmp_path_factory.mktemp("kernel_legs_l3")
-    return [open_market_data([generate_day(out / sym, seed=seed, symbol=sym, date="2024-01-02", messages=3000,
-                                           levels=5, zip_output=True)["zip_path"]])
-            for seed, sym in ((5, "AAA"), (6, "BBB"))]
+    return reference_and_numba_legs(mds, make, name, ReplayConfig(engine="numba", **cfg))
 
 
 @pytest.mark.parametrize("cfg", [{}, {"l3_resync": False, "feed": 300_000, "jitter_ns": 200_000, "seed": 3}],
                          ids=["default", "no_resync_latencies"])
-def test_a_context_kernel_on_two_lobster_legs_agrees_with_the_reference(two_instruments, cfg):
+def test_a_context_kernel_on_two_lobster_legs_agrees_with_the_reference(two_lobster_instruments, cfg):
     """Exact queues on the L3 venue of each leg; the reference runs the kernel from its own `Context` of each leg."""
-    ref, eng, nb = _replay_two(two_instruments, Probe, "probe", **cfg)
+    ref, eng, nb = _replay_two(two_lobster_instruments, Probe, "probe", **cfg)
     assert eng._skid == SK_CONTEXT and eng._kc is not None
     agree(ref, nb)
     assert all(len(leg.order_ids) > 5 for leg in ref.legs) and len(ref.fills) > 10
