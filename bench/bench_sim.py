@@ -45,7 +45,8 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   docs/extending.md (docs/examples/queue_quote.py: depth, queue position, trade prints, account) on LOBSTER GOOG
   2012-06-21 level 10 (147,916 messages), in the numba loop (goal: 1,000,000 messages/s over the loop) against the
   peer's equivalent njit loop on its market-by-order backtest (`_peer_l3.peer_queue_quote_kernel`), set-up
-  included on both sides for the paired ratio;
+  included on both sides for the paired ratio; and the same kernel on two instruments on one clock (``two_legs``:
+  GOOG level 10 and AMZN level 5, each leg's book calling it on that leg), in the numba loop;
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
@@ -278,6 +279,7 @@ KERNEL_CONTEXT_FILE = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
 KERNEL_CONTEXT_EXAMPLE = "docs/examples/queue_quote.py:QueueQuoteNb"
 KERNEL_CONTEXT_SPEC = str(Path(__file__).resolve().parents[1] / KERNEL_CONTEXT_EXAMPLE)
 KERNEL_CONTEXT_PARAMS = {"size": 1, "max_position": PEER_MM_MAX_POSITION, "k_pct": 50}
+KERNEL_CONTEXT_SECOND_LEG = "lobster/LOBSTER_SampleFile_AMZN_2012-06-21_5.zip"
 
 
 def _ours_spec(md: Any, spec: str, params: dict[str, Any], *, strategy_kernels: bool = True,
@@ -338,6 +340,34 @@ def _compare_kernel_context(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
                            "when the order was placed, and it keeps no trade prints"}
     out["paired_ratio_incl_setup"] = paired_ratio(total, p_total)
     return out
+
+
+def _kernel_context_two_legs(data: Path, repeat: int) -> dict[str, Any]:
+    """The example kernel with the full context on two instruments on one clock (`KERNEL_CONTEXT_FILE` and
+    `KERNEL_CONTEXT_SECOND_LEG`, `hft.sim.portfolio.replay_legs`), in the numba loop: medians of `repeat` runs
+    after a warm-up, events per second over the replay loop and with the set-up (the strategy, venues, gateway and
+    engine built)."""
+    from hft.data.sources import open_market_data
+    from hft.sim.portfolio import replay_legs
+    from hft.sim.replay import ReplayConfig
+    from hft.sim.strategies import make_strategy
+
+    files = (KERNEL_CONTEXT_FILE, KERNEL_CONTEXT_SECOND_LEG)
+    mds = [open_market_data([data / f]) for f in files]
+    n = sum(len(md.events) for md in mds)
+    cfg = ReplayConfig(exchange="no_partial_fill", engine="numba")
+
+    def one() -> tuple[float, float, str, bool]:
+        t0 = time.perf_counter()
+        strategy = make_strategy(KERNEL_CONTEXT_SPEC, KERNEL_CONTEXT_PARAMS)
+        out, eng, _, _ = replay_legs(mds, strategy, strategy.name, cfg, spares=SPARES)
+        return out.wall_s, time.perf_counter() - t0, out.run_hash, eng._kc is not None
+
+    one()  # warm-up
+    runs = [one() for _ in range(repeat)]
+    return {"files": list(files), "events": n, "in_the_loop": all(r[3] for r in runs),
+            "kernel_loop": summarise([r[0] for r in runs], n), "kernel_incl_setup": summarise([r[1] for r in runs], n),
+            "run_hashes": sorted({r[2] for r in runs})}
 
 
 def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
@@ -534,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
 
             result["kernel_context"] = _compare_kernel_context(open_market_data([data / KERNEL_CONTEXT_FILE]),
                                                                args.repeat, version is not None)
+            result["kernel_context"]["two_legs"] = _kernel_context_two_legs(data, args.repeat)
     if "binance" not in only:
         pass
     elif data is None:

@@ -56,8 +56,9 @@ four-argument kernel gets none of them and pays nothing for them), from the same
   gateway's rule, net of the fills' exact fees, rounded once, half to even; ``acct[AC_CASH]`` whenever the
   position is flat; a value past int64 stops the run).
 
-A run of several instruments runs such a kernel from its Python callback (`KernelStrategy.on_book`), on the
-callback's instrument; the numba loop runs only the built-in kernels, which know legs, on several legs.
+On several instruments a kernel is called for each leg's book on that leg (``st[S_POS]``, ``ltop``, ``sord``
+and the context arrays are the leg's; the intent rows are zeroed before each call, and a row's leg is the
+callback's), in the numba loop as from its Python callback (`KernelStrategy.on_book`).
 
 A kernel does no I/O and allocates nothing; ``@njit(cache=True)`` in an importable module (or a file) keeps
 its compilation across runs. The engine compiles a small C entry around it once per process and calls that

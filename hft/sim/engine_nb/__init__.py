@@ -114,14 +114,16 @@ differ from the exchange order; the local stream reads an event's columns there,
 per-leg state is passed as tuples with one item per leg (the local views, the venues' books and arrays,
 reference rows: a numba UniTuple the loop indexes by leg), rows of ``tops`` ``[legs, 8]`` and of the leg matrix
 ``lm`` ``[legs, LM_COLS_LEGS]`` (position, cash, fees, money factor, symbol index, the L2 live-slot bound, the
-leg's `mm` memo: `streams._book_rule`). The loop re-takes a stream's leg (`_local_leg`, `_venue_l2_leg`,
+leg's `mm` memo: `streams._book_rule`, a context kernel's realised-PnL state: `streams._realized_fold`). The loop re-takes a stream's leg (`_local_leg`, `_venue_l2_leg`,
 `_venue_l3_leg`) only when the next event's leg differs
 from the last one of that stream, and calls the same book and venue kernels; an equity sample writes one row per
 leg. One leg is the same code with tuples of one item, and its leg matrix is the state row's ``S_POS`` columns
 seen as ``[1, LM_COLS]`` (the same memory), so a single-instrument run reads and writes exactly what it did (the
-goldens' run hashes). As strategy kernels several legs run only the built-in ones, which know legs (`S_LEG`: the
-callback's leg, the leg column of ``sord`` and of the intents; `hedged_mm`'s two rules), and with them the
-in-kernel order path: ``order_info`` holds each order's leg (``OI_LEG``), an intent's leg picks its symbol (a
+goldens' run hashes). Every strategy kernel runs in the loop on several legs: the built-in ones know legs (`S_LEG`:
+the callback's leg, the leg column of ``sord`` and of the intents; `hedged_mm`'s two rules); a kernel from outside
+sees the callback's leg only (`streams._external_on_book`: the leg's orders copied out of ``sord``, the leg's rows
+of its context arrays, the venue of that leg for its queue column, each leg's realised PnL in its ``lm`` row). With
+them runs the in-kernel order path: ``order_info`` holds each order's leg (``OI_LEG``), an intent's leg picks its symbol (a
 cancel's: its order's), a command goes to the venue of its order's leg (the exchange stream's venue is re-taken
 when it differs), a report to its leg's accounting (``lm``; the leg's money factor ``LM_MULT``), and a strategy
 kernel's order rule (`report_rule_leg`: `hedged_mm`'s hedge on a fill of a quote, which its Python

@@ -51,6 +51,7 @@ from hft.sim.engine_nb.state import (
     EVM_ROWS,
     EVM_ROWS_LEGS,
     F_COLS,
+    FR_OID,
     H_COLS,
     HR_FEE,
     HR_OID,
@@ -69,6 +70,8 @@ from hft.sim.engine_nb.state import (
     LM_HI,
     LM_MULT,
     LM_POS,
+    LM_ROWED,
+    LM_RPOS,
     LM_Y,
     MAX_INTENTS,
     N_STATE,
@@ -129,6 +132,7 @@ from hft.sim.engine_nb.state import (
     S_T,
     S_WAKE,
     SK_CONTEXT,
+    SK_EXTERNAL,
     SK_NONE,
     SO_COLS,
     SO_ID,
@@ -160,12 +164,13 @@ from hft.sim.engine_nb.state import (
 )
 from hft.sim.engine_nb.strategy_kernels import (
     ORDER_RULE_KERNELS,
-    STRATEGY_KERNELS,
     call_context_kernel,
     check_intents,
-    context_arrays,
     fill_context,
     kernel_code,
+    leg_orders,
+    loop_kernel_arrays,
+    reset_intents,
     strategy_on_book,
 )
 from hft.sim.engine_nb.streams import trade_push
@@ -293,20 +298,33 @@ class NbEngine:
         run_events.deliver(self, rep)
         if not self._fast:  # (in-kernel order path: the kernel books fills itself)
             self._mirror_accounting(self.cur)
-            if self._skid == SK_CONTEXT:  # the loop's `acct[AC_REAL]` (one leg): the exact average-cost state of
-                # the fills Python booked, which the loop rounds as it rounds the state of its own fill rows
-                real = self._py_realized
-                realized_after(self._fill_rows, real, 0, self._leg_of, self._mult)
-                self._st[S_RPOS: S_ROWED + 1] = real[1:]
+            if self._skid == SK_CONTEXT:  # the loop's `acct[AC_REAL]`: each leg's exact average-cost state of the
+                # fills Python booked, which the loop rounds as it rounds the state of its own fill rows
+                for k, real in enumerate(self._py_realized):
+                    realized_after(self._fill_rows, real, k, self._leg_of, self.legs[k].mult)
+                    self._real_state(k)[:] = real[1:]
 
-    def _realized(self) -> int:
-        """A kernel with the full context on the in-kernel order path (one leg): its realised PnL, the kernel's fill
-        rows not yet seen folded into the state row's ``S_RN:S_ROWED`` by `realized_after` (the rule the loop's
-        `streams._realized_fold` folds them by; a `SimError` when a value would not fit int64)."""
-        st = self._st
-        state = [int(x) for x in st[S_RN: S_ROWED + 1]]
-        real = realized_after(self._frows[: int(st[S_NF])], state, 0, {}, int(st[S_MULT]))
-        st[S_RN: S_ROWED + 1] = state
+    def _real_state(self, k: int) -> np.ndarray:
+        """Leg `k`'s realised-PnL state of a kernel with the full context (position, cost basis, realised PnL, fee
+        millionths owed): the state row's ``S_RPOS:S_ROWED`` (one leg), else its row of the leg matrix."""
+        return self._st[S_RPOS: S_ROWED + 1] if self._lm.shape[0] == 1 else self._lm[k, LM_RPOS: LM_ROWED + 1]
+
+    def _realized(self, leg: int = 0) -> int:
+        """A kernel with the full context on the in-kernel order path: the realised PnL of `leg`, the kernel's fill
+        rows not yet seen (from ``st[S_RN]``) folded into each leg's state (`_real_state`) by `realized_after`, the
+        rule the loop's `streams._realized_fold` folds them by; a `SimError` when a value would not fit int64."""
+        st, info = self._st, self._order_info
+        n0, nf = int(st[S_RN]), int(st[S_NF])
+        rows = self._frows[:nf]
+        leg_of = {} if len(self.legs) == 1 else {int(oid): int(info[oid, OI_LEG]) for oid in rows[n0:, FR_OID]}
+        real = 0
+        for k, leg in enumerate(self.legs):
+            cols = self._real_state(k)
+            state = [n0, *(int(x) for x in cols)]
+            r = realized_after(rows, state, k, leg_of, int(st[S_MULT]) if len(self.legs) == 1 else leg.mult)
+            cols[:] = state[1:]
+            real = r if k == leg else real
+        st[S_RN] = nf
         return real
 
     def _mirror_accounting(self, k: int) -> None:
@@ -563,15 +581,22 @@ class NbEngine:
             if self._orders_dirty:
                 self._sync_orders()
             k = self.cur
-            self._st[S_LEG] = k
-            self._st[S_POS] = self.legs[k].position  # several legs: the leg matrix holds them all (set per call)
+            st = self._st
+            st[S_LEG] = k
+            st[S_POS] = self.legs[k].position  # several legs: the leg matrix holds them all (set per call)
+            sord, nord = self._sord, int(st[S_NORD])
+            if self._kc is not None and len(self.legs) > 1:  # the leg's orders only (`streams._external_on_book`)
+                sord = self._kc_orders()
+                st[S_NORD] = leg_orders(self._sord, nord, k, sord)
+                reset_intents(self._intents, k)
             if self._skid == SK_CONTEXT:  # its context from Python's view, the prints from the loop's own rows
-                depth, trades, acct = self._kc
-                fill_context(self.ctx, self._sord, int(self._st[S_NORD]), depth, None, acct,
-                             real=self._realized() if self._fast else None)  # (the kernel's fills: its rows)
-                n = call_context_kernel(self._st, self._tops[k, 4:], self._sord, self._intents, depth, trades, acct)
+                depth, trades, acct = (a[k] for a in self._kc[:3])
+                fill_context(self.ctx, sord, int(st[S_NORD]), depth, None, acct,
+                             real=self._realized(k) if self._fast else None)  # (the kernel's fills: its rows)
+                n = call_context_kernel(st, self._tops[k, 4:], sord, self._intents, depth, trades, acct)
             else:
-                n = strategy_on_book(self._st, self._tops[k, 4:], self._sord, self._intents, self._tops, self._lm)
+                n = strategy_on_book(st, self._tops[k, 4:], sord, self._intents, self._tops, self._lm)
+            st[S_NORD] = nord
             self._exec_intents(int(n))
         elif self._mask & WAKE_BOOK:
             self.strategy.on_book(self.ctx)
@@ -585,10 +610,19 @@ class NbEngine:
         if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
             self.ctx.deliver_trade(side if kind == EV_TRADE else -side, price, qty)
         elif (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._skid == SK_CONTEXT:
-            trade_push(self._kc[1], self._kc[2], self.clock.now_ns(), side if kind == EV_TRADE else -side, price, qty)
+            trade_push(self._kc[1][k], self._kc[2][k], self.clock.now_ns(), side if kind == EV_TRADE else -side,
+                       price, qty)
         if flags & FLAG_EOM:
             self._refresh_top(k)
             self._on_book()
+
+    def _kc_orders(self) -> np.ndarray:
+        """A kernel from outside: the rows its leg's order view is copied into (`leg_orders`), grown with the
+        loop's order view."""
+        kc = self._kc
+        if kc[3].shape[0] < self._sord.shape[0]:
+            self._kc = kc = (*kc[:3], np.zeros_like(self._sord))
+        return kc[3]
 
     def _entry(self) -> tuple[Callable[..., int], tuple]:
         """The kernel's compiled entry point and its arguments after the state row, rebuilt only when an array was
@@ -601,6 +635,8 @@ class NbEngine:
             key += (leg.local, *_VENUE_ARRAYS(v))
         if k is None or len(k) != len(key) or any(map(is_not, k, key)):  # an array was replaced (identity)
             self._arg_key = key
+            if self._kc is not None:
+                self._kc_orders()  # as many rows as the order view
 
             def per_leg(name: str) -> tuple:  # one item per leg (a numba UniTuple: the loop indexes it by leg)
                 return tuple(getattr(v, name) for v in vs)
@@ -690,12 +726,11 @@ class NbEngine:
             np.zeros((nl, LM_COLS_LEGS), dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
         self._intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
-        # a context kernel's arrays; None for every other run: the loop is then compiled without the context code
-        # (numba prunes ``kc is not None`` branches by type), which on a znver4 host cost the pure replay ~20 %
+        # the arrays of a kernel from outside with the full context, or of any on several legs (`loop_kernel_arrays`);
+        # None for every other run: the loop is then compiled without that code (numba prunes ``kc is not None``
+        # branches by type), which on a znver4 host cost the pure replay ~20 %
         self._kc = None
         kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
-        if multi and not (isinstance(kname, str) and kname in STRATEGY_KERNELS):
-            kname = None  # several legs: the built-in kernels know legs; others get one instrument's rows
         if kname is not None and "book" in wakes:
             # a built-in kernel's code, or an external kernel's C entry (kept alive on the engine)
             # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
@@ -709,12 +744,13 @@ class NbEngine:
                                f"{len(params)}")
             st[S_SPARAMS: S_SPARAMS + len(params)] = params
             self._mask &= ~WAKE_BOOK  # the kernel runs the book callback in the loop
-            if self._skid == SK_CONTEXT:
-                self._kc = context_arrays(int(getattr(self.strategy, "depth_levels", 0)),
-                                          int(getattr(self.strategy, "trade_history", 0)))
-                if type(self.strategy).on_trade is Strategy.on_trade:  # the prints it keeps: the loop's own rows
-                    self._mask &= ~WAKE_TRADE
-                    wakes = wakes - {"trade"}
+            if self._skid == SK_CONTEXT or (multi and self._skid == SK_EXTERNAL):
+                self._kc = loop_kernel_arrays(nl, int(getattr(self.strategy, "depth_levels", 0)),
+                                              int(getattr(self.strategy, "trade_history", 0)), self._sord.shape[0])
+            if self._skid == SK_CONTEXT and type(self.strategy).on_trade is Strategy.on_trade:
+                # the prints it keeps: the loop's own rows
+                self._mask &= ~WAKE_TRADE
+                wakes = wakes - {"trade"}
         st[S_SKID] = self._skid
         self._orders_dirty = True
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
@@ -733,18 +769,19 @@ class NbEngine:
         self._order_info = spares.take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
         self._dmarks: list[tuple[int, int]] = []
         self._fast = self.used_in_kernel_orders = fast
+        st[S_MULT] = self._mult  # the money factor of fills: the in-kernel order path's, a context kernel's PnL
+        for k, leg in enumerate(legs):
+            if multi:
+                lm[k, LM_MULT] = leg.mult
         if self._fast:
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
             st[S_CMD_AT] = self._cmd_at
             # as `process` looks them up (-1: unknown)
             st[S_ACCT] = self.gw.indices("account").get(self.cfg.account, -1)
             st[S_STRAT] = self.gw.indices("strategy").get(self.cfg.strategy, -1)
-            st[S_MULT] = self._mult
             for k, leg in enumerate(legs):  # the kernel owns the accounting from here (one leg: st[S_POS:])
                 lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES], lm[k, LM_FFRAC] = (leg.position, leg.cash, leg.fees,
                                                                                   leg.fee_frac)
-                if multi:
-                    lm[k, LM_MULT] = leg.mult
         st[S_NOW] = self.clock.now_ns()
         st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0
         st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
@@ -763,7 +800,7 @@ class NbEngine:
         strategy, ctx = self.strategy, self.ctx
         fast = self._fast
         gw = self.gw
-        self._py_realized = [0, 0, 0, 0, 0]  # not `fast`: `realized_after`'s state of the fills Python books
+        self._py_realized = [[0, 0, 0, 0, 0] for _ in legs]  # not `fast`: each leg's `realized_after` state
         if not fast:  # Python owns the accounting: the kernel's copy is written where it changes (`_deliver`)
             for k in range(nl):
                 self._mirror_accounting(k)
@@ -841,7 +878,7 @@ class NbEngine:
                 k = self.cur = self._leg_at(i)
                 kind, side = int(self._kind[i]), int(self._side[i])
                 if self._skid == SK_CONTEXT:  # (a context kernel that also has an `on_trade`)
-                    trade_push(self._kc[1], self._kc[2], clock.now_ns(), side if kind == EV_TRADE else -side,
+                    trade_push(self._kc[1][k], self._kc[2][k], clock.now_ns(), side if kind == EV_TRADE else -side,
                                int(self._price[i]), int(self._qty[i]))
                 ctx.deliver_trade(side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
                 if int(self._flags[i]) & FLAG_EOM:

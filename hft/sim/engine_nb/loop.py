@@ -8,7 +8,7 @@ from hft.book.l2 import (
     clear_arrays,
     set_level_inline,
 )
-from hft.book.l3 import ptr
+from hft.book.l3 import l3_view, ptr
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -97,8 +97,9 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
     kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path").
     Per-leg state comes as tuples with one item per leg (`lbooks`, `vbooks` ...), rows of `tops` and of the leg
-    matrix `lm` ("Several legs" in `hft.sim.engine_nb`). `kc`: a context kernel's arrays (depth, trades, acct;
-    `hft.sim.kernel_api`), filled only for one."""
+    matrix `lm` ("Several legs" in `hft.sim.engine_nb`). `kc`: the arrays of a kernel from outside with the
+    full context, or of any on several legs (each leg's depth, trades and acct, `hft.sim.kernel_api`, and a leg's
+    order view: `strategy_kernels.loop_kernel_arrays`); None for every other run."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     # (row 1, the data's exchange times, is not read here: the exchange stream runs on the venue's clock, row 2)
     loc_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
@@ -196,9 +197,13 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 _top_now(lbq, laq, lst, top)
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+            vq = (vorders, vfq, hi)  # leg kl's venue, for a kernel's queue column (`kc`; kv's is current in `hi`)
+            if kc is not None:  # (kc None: numba prunes the branch by type)
+                if multi and kl != kv:
+                    vq = (vorders_l[kl], vfqs[kl], lm[kl, LM_HI])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
-                       (vorders, vfq, hi), frows)
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc, vq, frows,
+                       order_info)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -337,9 +342,13 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
+            vq = (vv, vorders, vparams)  # leg kl's venue, for a kernel's queue column (`kc`)
+            if kc is not None:  # (kc None: numba prunes the branch by type)
+                if multi and kl != kv:
+                    vq = (l3_view(vbooks[kl]), vorders_l[kl], vparams_l[kl])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
-                       (vv, vorders, vparams), frows)
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc, vq, frows,
+                       order_info)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w

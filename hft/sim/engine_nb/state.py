@@ -99,10 +99,11 @@ S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a rep
 # cleared when leg k's orders in the order view change, all bits at each kernel entry. One leg's bid, ask, position: S_MMB..S_MMP; several
 # legs': the leg matrix's LM_MMB..LM_MMP
 S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
-# a kernel with the full context (one leg, in the loop): the realised PnL of `acct[AC_REAL]`, `hft.sim.fees.realized_rows`'
+# a kernel with the full context (in the loop): the realised PnL of `acct[AC_REAL]`, `hft.sim.fees.realized_after`'s
 # state: the fill rows folded (in-kernel order path: `frows`), then the position, cost basis, realised PnL and fee
-# millionths owed at average cost (`hft.sim.fees.realized_fill`), exact (the loop rounds them); when Python books
-# the fills, the driver writes S_RPOS..S_ROWED from the same rule folded over them (S_RN stays 0)
+# millionths owed at average cost (`hft.sim.fees.realized_fill`), exact (the loop rounds them); several legs keep the
+# last four per leg (`LM_RPOS`...) and fold each row into its order's leg; when Python books the fills, the driver
+# writes them from the same rule folded over them (S_RN stays 0)
 S_RN, S_RPOS, S_RCOST, S_RREAL, S_ROWED = 56, 57, 58, 59, 60
 S_CMD_AT = 61  # the venue arrival time of the last command sent: the next arrives no earlier (one session, in order)
 N_STATE = 64
@@ -115,7 +116,10 @@ LM_HI = S_HI - S_POS
 LM_MULT = 3  # several legs only: the leg's money factor of fills (one leg: st[S_MULT]; this column is S_EV there)
 LM_COLS = 9
 LM_MMB, LM_MMA, LM_MMP = 9, 10, 11  # several legs only: leg k's `mm` memo (S_MMQ bit k); one leg: S_MMB..S_MMP
-LM_COLS_LEGS = 12  # the leg matrix's columns on several legs
+# several legs only: leg k's realised-PnL state of a kernel with the full context (position, cost basis, realised PnL,
+# fee millionths owed: as S_RPOS..S_ROWED of one leg, whose fold cursor S_RN every leg shares)
+LM_RPOS, LM_RCOST, LM_RREAL, LM_ROWED = 12, 13, 14, 15
+LM_COLS_LEGS = 16  # the leg matrix's columns on several legs
 # the event matrix's rows: 0 the local time of the j-th local event (the strategy's stream, `legs.local_stream`),
 # 1 exch_ts, 2 the venue's clock (its running maximum, `venue_times`), 3.. kind, side, price, qty, order_id, flags;
 # several legs add the leg of each event and its index in that leg's own stream (its reference row), and the

@@ -221,6 +221,35 @@ def call_context_kernel(st, ltop, sord, intents, depth, trades, acct) -> int:
     return _call_c_entry_ctx(st[S_SKPTR], st, ltop, sord, intents, depth, trades, acct)
 
 
+@helper
+def call_external_kernel(st, ltop, sord, intents) -> int:
+    """A four-argument kernel from outside the package through its C entry at ``st[S_SKPTR]``."""
+    return _call_c_entry(st[S_SKPTR], st, ltop, sord, intents)
+
+
+@helper
+def leg_orders(sord, n, leg, out) -> int:
+    """The rows of leg `leg` among the first `n` of the order view `sord`, in order, copied into `out` (as many
+    rows): a kernel's view of its callback's instrument on several legs (``ctx.orders``); returns their count."""
+    m = 0
+    for j in range(n):
+        if sord[j, SO_LEG] == leg:
+            for c in range(SO_COLS):
+                out[m, c] = sord[j, c]
+            m += 1
+    return m
+
+
+@helper
+def reset_intents(intents, leg) -> None:
+    """Every intent row zeroed but its leg, `leg`: what a kernel from outside finds before each call on several
+    legs (a kernel that writes no leg trades the callback's instrument)."""
+    for j in range(intents.shape[0]):
+        for c in range(intents.shape[1]):
+            intents[j, c] = 0
+        intents[j, IN_LEG] = leg
+
+
 _HEDGE_MAX_I = 1 << 61  # lots: a hedge target or leg-1 position beyond it places no hedge (`hedge_on_book`)
 _HEDGE_MAX = float(_HEDGE_MAX_I)
 
@@ -272,7 +301,7 @@ def strategy_on_book(st, ltop, sord, intents, tops, lm) -> int:
             return mm_on_book(st, ltop, sord, intents)  # leg 0 is quoted by `mm`'s rule
         return hedge_on_book(st, sord, intents, tops, lm)
     if st[S_SKID] == SK_EXTERNAL:
-        return _call_c_entry(st[S_SKPTR], st, ltop, sord, intents)
+        return call_external_kernel(st, ltop, sord, intents)
     return 0
 
 
@@ -403,6 +432,15 @@ def context_arrays(depth_levels: int, trade_history: int) -> tuple[np.ndarray, n
             np.zeros((max(1, int(trade_history)), TR_COLS), dtype=np.int64), np.zeros(AC_COLS, dtype=np.int64))
 
 
+def loop_kernel_arrays(legs: int, depth_levels: int, trade_history: int,
+                       order_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The numba loop's arrays for a kernel from outside: each leg's `context_arrays` (``[legs, ...]``; leg k's are
+    row k, what the kernel gets) and a leg's order view (`leg_orders`: as many rows as the loop's, `order_rows`)."""
+    depth, trades, acct = context_arrays(depth_levels, trade_history)
+    return (np.zeros((legs, *depth.shape), dtype=np.int64), np.zeros((legs, *trades.shape), dtype=np.int64),
+            np.zeros((legs, *acct.shape), dtype=np.int64), np.zeros((order_rows, SO_COLS), dtype=np.int64))
+
+
 @_kernel
 def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now, pnl) -> None:
     """`fill_context`'s writes in one call: the levels `bids` / `asks` (``[k, 2]`` of price, qty: ``ctx.depth``)
@@ -457,7 +495,7 @@ def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, t
 
 class BookKernel:
     """A strategy kernel run from Python callbacks on a context (`run`): the reference engine, the numba engine with
-    ``strategy_kernels = False``, a run of several legs with an external kernel. Its code and C entry are resolved
+    ``strategy_kernels = False``. Its code and C entry are resolved
     once and its arrays kept (the state row with the parameters, the order view, grown when the orders exceed it,
     the intents, every leg's top and position, a context kernel's depth / trades / account: `context_arrays`);
     each call fills them in place from the context and sends the intents through it. A strategy keeps one for its
@@ -495,8 +533,7 @@ class BookKernel:
         for j, o in enumerate(orders.values()):
             sord[j, :SO_QUEUE] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
         st[S_NORD] = len(orders)
-        intents.fill(0)
-        intents[:, IN_LEG] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
+        reset_intents(intents, k)
         if self._context:  # one leg's top (`ltop`) and the context arrays
             ltop = self._tops[0, 4:]
             bid, ask = ctx.best_bid, ctx.best_ask

@@ -69,6 +69,7 @@ from hft.sim.engine_nb.state import (
     EQ_TS,
     FR_FEE,
     FR_FEE_FRAC,
+    FR_OID,
     FR_PRICE,
     FR_QTY,
     FR_SIDE,
@@ -76,11 +77,13 @@ from hft.sim.engine_nb.state import (
     LM_FEES,
     LM_FFRAC,
     LM_MMB,
+    LM_MULT,
     LM_POS,
+    LM_ROWED,
+    LM_RPOS,
+    LM_RREAL,
     LM_Y,
-    S_CASH,
-    S_FEES,
-    S_FFRAC,
+    OI_LEG,
     S_FLAGS,
     S_LEG,
     S_MMB,
@@ -90,13 +93,13 @@ from hft.sim.engine_nb.state import (
     S_NINT,
     S_NORD,
     S_POS,
-    S_RCOST,
     S_RN,
     S_ROWED,
     S_RPOS,
     S_RREAL,
     S_SKID,
     SK_CONTEXT,
+    SK_EXTERNAL,
     SK_MM,
     SK_NONE,
     SO_ID,
@@ -118,7 +121,13 @@ from hft.sim.engine_nb.state import (
     WAKE_TRADE,
     _kernel,
 )
-from hft.sim.engine_nb.strategy_kernels import call_context_kernel, strategy_on_book
+from hft.sim.engine_nb.strategy_kernels import (
+    call_context_kernel,
+    call_external_kernel,
+    leg_orders,
+    reset_intents,
+    strategy_on_book,
+)
 from hft.sim.exchange_l2 import (
     F_FRONT,
     LIVE_HELD,
@@ -289,50 +298,57 @@ def _queue_fill_impl(sord, n, vq):
 
 
 @helper
-def _realized_fold(st, frows) -> bool:
-    """Fold the in-kernel order path's fill rows the realised PnL has not seen (``frows[st[S_RN]:st[S_NF]]``, one
-    leg) into its state (``st[S_RPOS:S_ROWED + 1]``) by `hft.sim.fees.realized_fill`, as `hft.sim.fees.realized_after`
-    folds ``ctx.fills``; False, with ``st[S_RN]`` at the fill, when a value would not fit int64."""
-    pos = st[S_RPOS]
-    cost = st[S_RCOST]
-    real = st[S_RREAL]
-    owed = st[S_ROWED]
+def _realized_fold(st, frows, lm, order_info) -> bool:
+    """Fold the in-kernel order path's fill rows the realised PnL has not seen (``frows[st[S_RN]:st[S_NF]]``) into
+    its state by `hft.sim.fees.realized_fill`, as `hft.sim.fees.realized_after` folds ``ctx.fills``: one leg's in
+    ``st[S_RPOS:S_ROWED + 1]``; several legs' each in its row of `lm` (``LM_RPOS``...), a row folded into the leg of
+    its order (`order_info`). False, with ``st[S_RN]`` at the fill, when a value would not fit int64."""
+    one = lm.shape[0] == 1
+    b = S_RPOS if one else LM_RPOS
     for r in range(st[S_RN], st[S_NF]):
-        ok, pos, cost, real, owed = realized_fill(pos, cost, real, owed, frows[r, FR_SIDE], frows[r, FR_PRICE],
-                                                  frows[r, FR_QTY], frows[r, FR_FEE], frows[r, FR_FEE_FRAC], st[S_MULT])
+        k = 0 if one else order_info[frows[r, FR_OID], OI_LEG]
+        row = st if one else lm[k]
+        ok, pos, cost, real, owed = realized_fill(row[b], row[b + 1], row[b + 2], row[b + 3], frows[r, FR_SIDE],
+                                                  frows[r, FR_PRICE], frows[r, FR_QTY], frows[r, FR_FEE],
+                                                  frows[r, FR_FEE_FRAC], st[S_MULT] if one else lm[k, LM_MULT])
         if not ok:
             return False
         st[S_RN] = r + 1
-        st[S_RPOS] = pos
-        st[S_RCOST] = cost
-        st[S_RREAL] = real
-        st[S_ROWED] = owed
+        row[b] = pos
+        row[b + 1] = cost
+        row[b + 2] = real
+        row[b + 3] = owed
     return True
 
 
 @helper
-def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now, frows) -> bool:
-    """A context kernel's depth, queue column and account row (`kc`: depth, trades, acct), from the local view's
-    arrays, the venue (`vq`: `queue_fill`) and the state row (one leg: its accounting; the realised PnL's state,
-    the new fill rows `frows` folded first: `_realized_fold`); the same figures as `strategy_kernels.fill_context`
-    reads from a `Context`. False when the realised PnL would not fit int64 (nothing filled)."""
-    if not _realized_fold(st, frows):
+def _context_fill(st, ltop, sord, n, kc, kl, vq, lbq, laq, lst, now, frows, lm, order_info) -> bool:
+    """A context kernel's depth, queue column and account row of leg `kl` (`kc`: every leg's depth, trades and
+    acct), from the leg's local view's arrays, its venue (`vq`: `queue_fill` of the first `n` rows of its order view
+    `sord`) and its row of the leg matrix `lm` (its accounting; the realised PnL's state, the new fill rows `frows`
+    folded first: `_realized_fold`); the same figures as `strategy_kernels.fill_context` reads from the leg's
+    `Context`. False when the realised PnL would not fit int64 (nothing filled)."""
+    if not _realized_fold(st, frows, lm, order_info):
         return False
-    depth = kc[0]
-    acct = kc[2]
+    depth = kc[0][kl]
+    acct = kc[2][kl]
     top_n_arrays(lbq, laq, lst, depth[:, DP_BID], depth[:, DP_BID_QTY], depth[:, DP_ASK], depth[:, DP_ASK_QTY])
-    queue_fill(sord, st[S_NORD], vq)
-    acct[AC_POS] = st[S_POS]
-    ff = st[S_FFRAC]  # the fees' millionths: owed beyond the cash
-    acct[AC_CASH] = _round_owed(st[S_CASH], ff)
-    acct[AC_FEES] = round_money(st[S_FEES], ff)
+    queue_fill(sord, n, vq)
+    one = lm.shape[0] == 1  # (one leg: `lm` is the state row's S_POS.. columns)
+    pos = lm[kl, LM_POS]
+    cash = lm[kl, LM_CASH]
+    ff = lm[kl, LM_FFRAC]  # the fees' millionths: owed beyond the cash
+    acct[AC_POS] = pos
+    acct[AC_CASH] = _round_owed(cash, ff)
+    acct[AC_FEES] = round_money(lm[kl, LM_FEES], ff)
     b = ltop[0]
     a = ltop[2]
     mid2 = b + a if (b != NO_PRICE and a != NO_PRICE) else NO_PRICE
     acct[AC_MID2] = mid2
     acct[AC_NOW] = now
-    acct[AC_PNL] = mark_pnl(st[S_POS], st[S_CASH], ff, mid2, st[S_MULT])
-    acct[AC_REAL] = _round_owed(st[S_RREAL], st[S_ROWED])
+    acct[AC_PNL] = mark_pnl(pos, cash, ff, mid2, st[S_MULT] if one else lm[kl, LM_MULT])
+    acct[AC_REAL] = _round_owed(st[S_RREAL], st[S_ROWED]) if one else _round_owed(lm[kl, LM_RREAL],
+                                                                                   lm[kl, LM_ROWED])
     return True
 
 
@@ -359,13 +375,48 @@ def trade_push(trades, acct, t, side, price, qty) -> None:
 
 
 @helper
-def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now, frows) -> int:
+def _kernel_call(st, ltop, sord, intents, kl, kc, vq, lbq, laq, lst, now, frows, lm, order_info) -> int:
+    """A kernel from outside on leg `kl` with the order view `sord` (``st[S_NORD]`` rows): a context kernel gets
+    the leg's context first (`_context_fill`; -1, nothing called, when its realised PnL would not fit int64)."""
+    if st[S_SKID] == SK_CONTEXT:
+        if not _context_fill(st, ltop, sord, st[S_NORD], kc, kl, vq, lbq, laq, lst, now, frows, lm, order_info):
+            return -1
+        return call_context_kernel(st, ltop, sord, intents, kc[0][kl], kc[1][kl], kc[2][kl])
+    return call_external_kernel(st, ltop, sord, intents)
+
+
+@helper
+def _external_on_book(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info) -> int:
+    """A kernel from outside the package (``SK_EXTERNAL``, ``SK_CONTEXT``) at an end of message of leg `kl` with its
+    arrays in `kc` (`_kernel_call`; -1: a context kernel's realised PnL would not fit int64); on several legs by
+    `_external_on_leg`."""
+    if lm.shape[0] == 1:
+        return _kernel_call(st, ltop, sord, intents, kl, kc, vq, lbq, laq, lst, now, frows, lm, order_info)
+    return _external_on_leg(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info)
+
+
+@helper(outline=True)  # out of the one-leg loop's body, which it would make slower
+def _external_on_leg(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info) -> int:
+    """`_external_on_book` on several legs: the kernel gets what `strategy_kernels.BookKernel.run` gives it from
+    the leg's `Context`, the leg's orders only (`leg_orders` into ``kc[3]``, ``st[S_NORD]`` their count during the
+    call) and intent rows zeroed with the leg's index (a kernel that writes no leg trades the callback's
+    instrument)."""
+    nord = st[S_NORD]
+    st[S_NORD] = leg_orders(sord, nord, kl, kc[3])
+    reset_intents(intents, kl)
+    ni = _kernel_call(st, ltop, kc[3], intents, kl, kc, vq, lbq, laq, lst, now, frows, lm, order_info)
+    st[S_NORD] = nord
+    return ni
+
+
+@helper
+def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info) -> int:
     """`strategy_on_book` at an end of message of leg `kl`. `mm` reads only the leg's bid, ask and position and the
     order view, and writes nothing when it returns 0: after a call of a leg that wrote no intent, that leg's call is
     skipped until one of them changes (``S_MMQ`` bit `kl`; a change of leg `kl`'s orders in the view clears it,
     `order_path._memo_clear`, and each kernel entry clears every leg's). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`.
-    A kernel with the full context (``SK_CONTEXT``, one leg) gets it filled first (`_context_fill`; -1, nothing
-    called, when its realised PnL would not fit int64)."""
+    A kernel from outside with its arrays `kc` (a context kernel; any on several legs) runs by `_external_on_book`
+    (-1: its realised PnL would not fit int64)."""
     memo = st[S_SKID] == SK_MM and kl < 63  # a bit of S_MMQ per leg
     bit = (1 << kl) if memo else 0  # (a shift by 64 or more is poison to LLVM: never formed)
     one = lm.shape[0] == 1
@@ -374,10 +425,8 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now
     if memo and (st[S_MMQ] & bit) != 0 and ltop[0] == mrow[mb] and ltop[2] == mrow[mb + 1] \
             and st[S_POS] == mrow[mb + 2]:
         return 0
-    if kc is not None and st[S_SKID] == SK_CONTEXT:  # (kc None: numba prunes the branch by type)
-        if not _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now, frows):
-            return -1
-        return call_context_kernel(st, ltop, sord, intents, kc[0], kc[1], kc[2])
+    if kc is not None and (st[S_SKID] == SK_CONTEXT or st[S_SKID] == SK_EXTERNAL):  # (kc None: pruned by type)
+        return _external_on_book(st, ltop, sord, intents, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info)
     ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
     if memo and ni == 0:
         st[S_MMQ] |= bit
@@ -389,12 +438,13 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now
 
 @helper
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
-           now, sord, intents, lref, ri, kl, tops, lm, kc, vq, frows) -> int:
+           now, sord, intents, lref, ri, kl, tops, lm, kc, vq, frows, order_info) -> int:
     """One local market event (`Engine._apply_local`) of leg `kl`; -1 when done without a wake, else the wake
     code (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `ri` (the
-    event's index in its leg's own stream: `i` for one leg). `kc`: a context kernel's arrays (depth, trades, acct),
-    `vq` the venue's for its queue column (`queue_fill`), `frows` the in-kernel order path's fill rows (its realised
-    PnL: `_realized_fold`; W_MONEY with ``st[S_FLAGS]`` `hft.sim.fees.MONEY_REALIZED` when it would not fit int64)."""
+    event's index in its leg's own stream: `i` for one leg). `kc`: the arrays of a kernel from outside (`_book_rule`),
+    `vq` leg `kl`'s venue's for the queue column (`queue_fill`), `frows` the in-kernel order path's fill rows and
+    `order_info` each order's leg (its realised PnL: `_realized_fold`; W_MONEY with ``st[S_FLAGS]``
+    `hft.sim.fees.MONEY_REALIZED` when it would not fit int64)."""
     k = kind[i]
     if lref.shape[0] > 0:
         if _set_row_i(lbq, laq, lbb, lab, lst, lref, ri, ri > 0) != L2_OK:
@@ -405,7 +455,7 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
         if (wake & WAKE_TRADE) != 0:
             return W_TRADE  # the loop refreshes `top` on return
         if kc is not None and st[S_SKID] == SK_CONTEXT:  # an L3 execution's side is the resting order's
-            trade_push(kc[1], kc[2], now, side[i] if k == EV_TRADE else -side[i], price[i], qty[i])
+            trade_push(kc[1][kl], kc[2][kl], now, side[i] if k == EV_TRADE else -side[i], price[i], qty[i])
     if flags[i] & FLAG_EOM:
         _top_now(lbq, laq, lst, top)
         fl = _refresh(top, ltop, arena, y, now)
@@ -416,7 +466,7 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
             if tops.shape[0] > 1:  # several legs: the kernel's callback is leg kl's (one leg: st is its row)
                 st[S_LEG] = kl
                 st[S_POS] = lm[kl, LM_POS]
-            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now, frows)
+            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now, frows, order_info)
             if kc is not None and ni < 0:  # (kc None: pruned by type, as in `_book_rule`)
                 st[S_FLAGS] = MONEY_REALIZED
                 return W_MONEY

@@ -725,3 +725,20 @@ def stepped_back(events: np.ndarray, seed: int, how: str, back_ns: int) -> np.nd
         t[hit] -= rng.integers(0, back_ns + 1, int(hit.sum()))
     ev.flags.writeable = False
     return ev
+
+
+def reference_and_numba_legs(mds, make, name: str, config):
+    """(reference output, numba engine, numba output) of opened legs `mds` (as ``hft replay -d A -d B``) with a
+    strategy `make()` named `name` under the replay config `config`: the numba engine by
+    `hft.sim.portfolio.replay_legs`, the independent reference (`hft.sim.reference.from_legs`) on the same legs."""
+    from hft.sim.fees import money_factor
+    from hft.sim.portfolio import leg_configs, replay_legs
+    from hft.sim.reference import from_legs
+    from hft.sim.replay import gateway_factory
+
+    nb, eng, _, _ = replay_legs(mds, make(), name, config)
+    configs = leg_configs(mds, config)
+    moneys = [money_factor(md.instrument, c.multiplier) for md, c in zip(mds, configs, strict=True)]
+    factory = gateway_factory([md.instrument for md in mds], name, config, multipliers=[c.multiplier for c in configs])
+    ref = from_legs(mds, make(), name, configs, factory, moneys).run()
+    return ref, eng, nb

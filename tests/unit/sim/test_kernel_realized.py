@@ -243,8 +243,11 @@ def test_the_loop_fold_stops_at_the_fill_it_cannot_book_as_ctx_realized_pnl_does
         FR_PRICE,
         FR_QTY,
         FR_SIDE,
+        LM_COLS,
         N_STATE,
+        OI_COLS,
         S_MULT,
+        S_POS,
     )
     from hft.sim.engine_nb.streams import _realized_fold
     from hft.sim.fees import realized_after
@@ -255,10 +258,12 @@ def test_the_loop_fold_stops_at_the_fill_it_cannot_book_as_ctx_realized_pnl_does
         rows[r, [FR_OID, FR_SIDE, FR_PRICE, FR_QTY, FR_FEE, FR_FEE_FRAC]] = r + 1, side, price, qty, fee, frac
     st = np.zeros(N_STATE, np.int64)
     st[S_MULT] = 1_000
+    lm = st[S_POS: S_POS + LM_COLS].reshape(1, LM_COLS)  # one leg's leg matrix: the state row's columns
+    info = np.zeros((100, OI_COLS), np.int64)
     state = [0, 0, 0, 0, 0]
     for n in range(1, len(fills) + 1):
         st[S_NF] = n
-        assert _realized_fold(st, rows)
+        assert _realized_fold(st, rows, lm, info)
         real = realized_after(rows[:n], state, 0, {}, 1_000)
         assert st[S_RN:S_RN + 5].tolist() == state and state[0] == n
         assert real == (state[3] if state[4] == 0 else state[3] - 1 + (state[4] < 500_000))  # (no tie here)
@@ -268,7 +273,7 @@ def test_the_loop_fold_stops_at_the_fill_it_cannot_book_as_ctx_realized_pnl_does
     more[:, [FR_OID, FR_SIDE, FR_PRICE, FR_QTY, FR_FEE, FR_FEE_FRAC]] = [(98, -1, 90, 4, 3, 0), (99, 1, 10, 1, 0, 0)]
     rows = np.concatenate([rows, more])
     st[S_NF] = len(rows)
-    assert not _realized_fold(st, rows)
+    assert not _realized_fold(st, rows, lm, info)
     assert st[S_RN] == len(rows) - 1  # stopped at that row, the one before it folded
     with pytest.raises(SimError, match=r"^realised PnL: the fill of order 99 \(\+1 1 @ 10\)"):
         realized_after(rows, state, 0, {}, 1_000)

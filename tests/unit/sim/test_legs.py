@@ -376,18 +376,6 @@ def test_numba_engine_several_legs_latencies_and_three_legs(lat):
     assert len(a.fills) > 10 and all(len(leg.order_ids) > 0 for leg in a.legs)
 
 
-@pytest.fixture(scope="module")
-def two_days(tmp_path_factory):
-    """Two generated LOBSTER instruments of one date (L3 data with reference rows), opened."""
-    from hft.data.importing import generate_day
-    from hft.data.sources import open_market_data
-
-    out = tmp_path_factory.mktemp("legs_l3")
-    return [open_market_data([generate_day(out / sym, seed=seed, symbol=sym, date="2024-01-02", messages=3000,
-                                           levels=5, zip_output=True)["zip_path"]])
-            for seed, sym in ((5, "AAA"), (6, "BBB"))]
-
-
 @pytest.mark.parametrize("strategy,cfg", [
     ("hedged_mm", {}),
     ("hedged_mm", {"feed": 300_000, "feed_jitter_ns": 100_000, "jitter_ns": 200_000, "seed": 3,
@@ -396,7 +384,7 @@ def two_days(tmp_path_factory):
     ("mm", {"strategies": {"mm": {"size": 3, "max_position": 12}}}),
     ("chaos", {"maker_bps": -0.5, "taker_bps": 3.0}),
 ])
-def test_numba_engine_runs_several_l3_legs_as_the_reference(two_days, strategy, cfg):
+def test_numba_engine_runs_several_l3_legs_as_the_reference(two_lobster_instruments, strategy, cfg):
     """LOBSTER legs (L3 venues with their reference resync, local views set to their own reference rows)."""
     from hft.sim.portfolio import replay_legs
     from hft.sim.replay import ReplayConfig
@@ -410,7 +398,7 @@ def test_numba_engine_runs_several_l3_legs_as_the_reference(two_days, strategy, 
             if tight:  # buffers grown only when full: the kernel runs out of room mid-call (heap, rows, venues)
                 mp.setattr(NbEngine, "_rows0", 2)
                 mp.setattr(NbEngine, "_tight", True)
-            out, eng, _, _ = replay_legs(two_days, strat, strategy, conf)
+            out, eng, _, _ = replay_legs(two_lobster_instruments, strat, strategy, conf)
         assert type(eng) is (Engine if engine == "python" else NbEngine)
         if engine == "numba":  # the built-in kernels and their order path run in the loop on several legs
             assert (eng._skid != SK_NONE) == (strategy != "chaos") == eng.used_in_kernel_orders

@@ -35,6 +35,7 @@ from tests.unit.sim.agreement import (
     agree,
     l2_stream,
     legs_gateway,
+    reference_and_numba_legs,
     reference_latency,
     run_legs,
     shifted,
@@ -100,30 +101,12 @@ def test_three_l2_legs_agree(lat):
 
 # --- LOBSTER legs -------------------------------------------------------------------------------------------------
 def _replay_legs(mds, name: str, **cfg):
-    """(reference output, numba output) of opened legs `mds` under a replay config, as `hft replay -d A -d B`."""
-    from hft.sim.fees import money_factor
-    from hft.sim.portfolio import leg_configs, replay_legs
-    from hft.sim.replay import ReplayConfig, gateway_factory
+    """(reference output, numba output) of opened legs `mds` with the strategy `name` under a replay config."""
+    from hft.sim.replay import ReplayConfig
 
     config = cfg.pop("config", None) or ReplayConfig(engine="numba", **cfg)
-    nb, _, _, _ = replay_legs(mds, make_strategy(name, config.strategies.get(name)), name, config)
-    configs = leg_configs(mds, config)
-    moneys = [money_factor(md.instrument, c.multiplier) for md, c in zip(mds, configs, strict=True)]
-    factory = gateway_factory([md.instrument for md in mds], name, config, multipliers=[c.multiplier for c in configs])
-    ref = from_legs(mds, make_strategy(name, config.strategies.get(name)), name, configs, factory, moneys).run()
+    ref, _, nb = reference_and_numba_legs(mds, lambda: make_strategy(name, config.strategies.get(name)), name, config)
     return ref, nb
-
-
-@pytest.fixture(scope="module")
-def two_instruments(tmp_path_factory):
-    """Two generated LOBSTER instruments of one date (L3 data with reference rows), opened."""
-    from hft.data.importing import generate_day
-    from hft.data.sources import open_market_data
-
-    out = tmp_path_factory.mktemp("ref_legs_l3")
-    return [open_market_data([generate_day(out / sym, seed=seed, symbol=sym, date="2024-01-02", messages=3000,
-                                           levels=5, zip_output=True)["zip_path"]])
-            for seed, sym in ((5, "AAA"), (6, "BBB"))]
 
 
 @pytest.mark.parametrize("cfg", [
@@ -132,8 +115,8 @@ def two_instruments(tmp_path_factory):
      "strategies": {"hedged_mm": {"size": 2, "hedge_slip_ticks": 1}}},
     {"l3_resync": False},
 ], ids=["default", "latencies_no_partial", "no_resync"])
-def test_two_lobster_legs_hedged_mm_agree(two_instruments, cfg):
-    ref, nb = _replay_legs(two_instruments, "hedged_mm", **cfg)
+def test_two_lobster_legs_hedged_mm_agree(two_lobster_instruments, cfg):
+    ref, nb = _replay_legs(two_lobster_instruments, "hedged_mm", **cfg)
     _agree_legs(ref, nb)
     assert len(ref.fills) > 10 and all(len(leg.order_ids) for leg in ref.legs)
 
