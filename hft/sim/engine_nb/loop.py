@@ -198,7 +198,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
             vq = (vorders, vfq, hi)  # leg kl's venue, for a kernel's queue column (`kc`; kv's is current in `hi`)
-            if kc is not None:  # (kc None: numba prunes the branch by type)
+            if kc is not None:  # noqa: SIM102 (nested: with kc None numba prunes this branch by type)
                 if multi and kl != kv:
                     vq = (vorders_l[kl], vfqs[kl], lm[kl, LM_HI])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
@@ -343,7 +343,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
             vq = (vv, vorders, vparams)  # leg kl's venue, for a kernel's queue column (`kc`)
-            if kc is not None:  # (kc None: numba prunes the branch by type)
+            if kc is not None:  # noqa: SIM102 (nested: with kc None numba prunes this branch by type)
                 if multi and kl != kv:
                     vq = (l3_view(vbooks[kl]), vorders_l[kl], vparams_l[kl])
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
